@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs everything the build, the tests and the local stack need on a fresh
+# Debian 12 machine. Idempotent: each step checks before it acts, so running it
+# again costs seconds.
+set -euo pipefail
+
+PGRX_VERSION=0.18.1
+PG_CONFIG=/usr/bin/pg_config
+
+log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
+
+apt_packages=(
+  postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap
+  libtap-parser-sourcehandler-pgtap-perl
+  libclang-dev clang sudo pkg-config libssl-dev
+)
+
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  log "installing Debian packages: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Debian starts a default cluster on 5432; our tests use their own cluster
+# under target/, so the default one is left alone.
+
+export PATH="$HOME/.cargo/bin:$PATH"
+if ! cargo pgrx --version 2>/dev/null | grep -q "$PGRX_VERSION"; then
+  log "installing cargo-pgrx $PGRX_VERSION"
+  cargo install cargo-pgrx --version "$PGRX_VERSION" --locked
+fi
+
+if [ ! -f "$HOME/.pgrx/config.toml" ] || ! grep -q "pg15" "$HOME/.pgrx/config.toml"; then
+  log "initialising pgrx for PostgreSQL 15"
+  cargo pgrx init --pg15 "$PG_CONFIG"
+fi
+
+log "ready: $(cargo pgrx --version), $($PG_CONFIG --version)"
