@@ -1,0 +1,14 @@
+//! Pure logic of pg_observe: everything that decides *what* is stored, with no
+//! knowledge of *how*. The extension, the edge functions and the benchmarks all
+//! link this crate, so it must never depend on pgrx or on a JavaScript host.
+
+pub mod event;
+pub mod fingerprint;
+pub mod lifecycle;
+pub mod limits;
+pub mod normalize;
+pub mod process;
+pub mod release;
+pub mod sampling;
+pub mod scrub;
+pub mod stack;

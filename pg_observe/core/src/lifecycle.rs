@@ -1,0 +1,273 @@
+//! Issue status transitions caused by activity: a resolved issue regresses
+//! when it happens again, an ignored one wakes when its condition expires.
+//! Manual transitions (resolve, ignore, reopen) are the SQL API's; this module
+//! decides only what events and the passage of time do.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use thiserror::Error;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssueStatus {
+    Unresolved,
+    Resolved,
+    Ignored,
+}
+
+impl IssueStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IssueStatus::Unresolved => "unresolved",
+            IssueStatus::Resolved => "resolved",
+            IssueStatus::Ignored => "ignored",
+        }
+    }
+}
+
+impl fmt::Display for IssueStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("unknown issue status \"{0}\": expected unresolved, resolved or ignored")]
+pub struct UnknownStatus(pub String);
+
+impl FromStr for IssueStatus {
+    type Err = UnknownStatus;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "unresolved" => Ok(IssueStatus::Unresolved),
+            "resolved" => Ok(IssueStatus::Resolved),
+            "ignored" => Ok(IssueStatus::Ignored),
+            other => Err(UnknownStatus(other.to_owned())),
+        }
+    }
+}
+
+/// The lifecycle columns of an issue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueState {
+    pub status: IssueStatus,
+    pub resolved_in_release: Option<String>,
+    pub ignored_until: Option<DateTime<Utc>>,
+    pub ignore_until_count: Option<i64>,
+}
+
+/// Why an issue left its resolved or ignored state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    Regressed,
+    IgnoreExpired,
+    IgnoreCountReached,
+}
+
+impl Transition {
+    /// The reason recorded in the issue activity log.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Transition::Regressed => "regression",
+            Transition::IgnoreExpired => "ignore_expired",
+            Transition::IgnoreCountReached => "ignore_count_reached",
+        }
+    }
+}
+
+/// Facts about an event that cost a query to learn. They are asked for
+/// lazily, only in the state that needs them: the hot path (an unresolved
+/// issue) asks for nothing.
+pub trait EventFacts {
+    /// Whether the event's release is newer than `resolved_in`.
+    fn release_is_newer(&mut self, resolved_in: &str) -> bool;
+    /// Events since the issue was ignored, this one included.
+    fn events_since_ignore(&mut self) -> i64;
+}
+
+/// What a new event does to an issue.
+pub fn on_event(
+    state: &IssueState,
+    now: DateTime<Utc>,
+    facts: &mut impl EventFacts,
+) -> Option<Transition> {
+    match state.status {
+        IssueStatus::Unresolved => None,
+        IssueStatus::Resolved => match &state.resolved_in_release {
+            None => Some(Transition::Regressed),
+            Some(release) if facts.release_is_newer(release) => Some(Transition::Regressed),
+            Some(_) => None,
+        },
+        IssueStatus::Ignored => wake(state, now, || facts.events_since_ignore()),
+    }
+}
+
+/// Whether an ignored issue's condition has run out. The scheduled tick uses
+/// it for issues that receive no events; `on_event` for those that do.
+pub fn wake(
+    state: &IssueState,
+    now: DateTime<Utc>,
+    events_since_ignore: impl FnOnce() -> i64,
+) -> Option<Transition> {
+    if state.status != IssueStatus::Ignored {
+        return None;
+    }
+    if state.ignored_until.is_some_and(|until| until <= now) {
+        return Some(Transition::IgnoreExpired);
+    }
+    match state.ignore_until_count {
+        Some(limit) if events_since_ignore() >= limit => Some(Transition::IgnoreCountReached),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(secs, 0).unwrap()
+    }
+
+    fn state(status: IssueStatus) -> IssueState {
+        IssueState {
+            status,
+            resolved_in_release: None,
+            ignored_until: None,
+            ignore_until_count: None,
+        }
+    }
+
+    fn never<T>() -> T {
+        panic!("this fact must not be asked for")
+    }
+
+    /// Answers with fixed facts; `None` means the fact must not be asked for.
+    struct Facts {
+        newer: Option<bool>,
+        since_ignore: Option<i64>,
+    }
+
+    impl EventFacts for Facts {
+        fn release_is_newer(&mut self, _resolved_in: &str) -> bool {
+            self.newer.unwrap_or_else(never)
+        }
+        fn events_since_ignore(&mut self) -> i64 {
+            self.since_ignore.unwrap_or_else(never)
+        }
+    }
+
+    /// Facts that must not be asked for at all.
+    fn none() -> Facts {
+        Facts {
+            newer: None,
+            since_ignore: None,
+        }
+    }
+
+    #[test]
+    fn unresolved_issues_never_transition_or_query() {
+        let s = state(IssueStatus::Unresolved);
+        assert_eq!(on_event(&s, at(0), &mut none()), None);
+    }
+
+    #[test]
+    fn resolved_issues_regress_on_any_event() {
+        let s = state(IssueStatus::Resolved);
+        assert_eq!(on_event(&s, at(0), &mut none()), Some(Transition::Regressed));
+    }
+
+    #[test]
+    fn resolved_in_release_regresses_only_on_newer_releases() {
+        let s = IssueState {
+            resolved_in_release: Some("1.2.0".into()),
+            ..state(IssueStatus::Resolved)
+        };
+        assert_eq!(
+            on_event(
+                &s,
+                at(0),
+                &mut Facts {
+                    newer: Some(true),
+                    since_ignore: None
+                }
+            ),
+            Some(Transition::Regressed)
+        );
+        assert_eq!(
+            on_event(
+                &s,
+                at(0),
+                &mut Facts {
+                    newer: Some(false),
+                    since_ignore: None
+                }
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn ignored_until_a_time_wakes_when_it_passes() {
+        let s = IssueState {
+            ignored_until: Some(at(100)),
+            ..state(IssueStatus::Ignored)
+        };
+        assert_eq!(on_event(&s, at(99), &mut none()), None);
+        assert_eq!(
+            on_event(&s, at(100), &mut none()),
+            Some(Transition::IgnoreExpired)
+        );
+        assert_eq!(wake(&s, at(101), never), Some(Transition::IgnoreExpired));
+    }
+
+    #[test]
+    fn ignored_until_a_count_wakes_at_the_nth_event() {
+        let s = IssueState {
+            ignore_until_count: Some(5),
+            ..state(IssueStatus::Ignored)
+        };
+        assert_eq!(
+            on_event(
+                &s,
+                at(0),
+                &mut Facts {
+                    newer: None,
+                    since_ignore: Some(4)
+                }
+            ),
+            None
+        );
+        assert_eq!(
+            on_event(
+                &s,
+                at(0),
+                &mut Facts {
+                    newer: None,
+                    since_ignore: Some(5)
+                }
+            ),
+            Some(Transition::IgnoreCountReached)
+        );
+    }
+
+    #[test]
+    fn ignored_forever_stays_ignored() {
+        let s = state(IssueStatus::Ignored);
+        assert_eq!(on_event(&s, at(1 << 40), &mut none()), None);
+    }
+
+    #[test]
+    fn statuses_round_trip() {
+        for s in [
+            IssueStatus::Unresolved,
+            IssueStatus::Resolved,
+            IssueStatus::Ignored,
+        ] {
+            assert_eq!(s.as_str().parse::<IssueStatus>(), Ok(s));
+        }
+        assert!("open".parse::<IssueStatus>().is_err());
+    }
+}
