@@ -1,0 +1,301 @@
+//! Decides whether a key (a JSON member name, or the key of `key=value` in
+//! text) names a secret. Keys are compared word by word rather than by
+//! substring: substring matching is what makes Sentry scrub `author` and
+//! `max_tokens`, and those values are exactly what people debug with.
+
+use std::sync::LazyLock;
+
+use super::ScrubConfigError;
+
+/// Sentry's default scrubbed keys plus common secret names. Plural forms are
+/// listed one by one on purpose: `cookies` and `secrets` hold the same data as
+/// their singular, while `tokens` and `sessions` are counts in AI and
+/// analytics payloads and must survive.
+const DEFAULT_KEYS: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "secret",
+    "token",
+    "api_key",
+    "apikey",
+    "auth",
+    "authorization",
+    "credentials",
+    "credential",
+    "cookie",
+    "set_cookie",
+    "session",
+    "sessionid",
+    "csrf",
+    "xsrf",
+    "private_key",
+    "privatekey",
+    "mysql_pwd",
+    "bearer",
+    "access_token",
+    "refresh_token",
+    "client_secret",
+    "jwt",
+    "ssn",
+    "card_number",
+    "cvv",
+    "cvc",
+    "passwords",
+    "secrets",
+    "cookies",
+    "api_keys",
+    // libpq reads it from the environment, and environment dumps end up in
+    // error context; written as one word it cannot be split.
+    "pgpassword",
+    "passphrase",
+];
+
+/// A sensitive name followed by one of these describes the secret instead of
+/// holding it (`promptTokenCount`, `password_length`, `session_count`): the
+/// value is a number worth keeping.
+const MEASURE_WORDS: &[&str] = &["count", "counts", "length", "len", "size", "limit"];
+
+/// A key with one of these after the sensitive name names an error, not a
+/// secret: `AuthApiError`, `TokenExpiredError` and `JsonWebTokenError` are
+/// the prefixes of the most common auth messages, in text and in JSON.
+const ERROR_WORDS: &[&str] = &["error", "errors", "exception", "warning"];
+
+static DEFAULT_NAMES: LazyLock<Vec<Vec<String>>> = LazyLock::new(|| {
+    DEFAULT_KEYS
+        .iter()
+        .map(|key| lowercase_words(key))
+        .collect()
+});
+
+#[derive(Debug, Clone)]
+pub(super) struct KeyMatcher {
+    /// Each name as its lowercase words; never empty, so `windows` is safe.
+    names: Vec<Vec<String>>,
+}
+
+impl Default for KeyMatcher {
+    fn default() -> Self {
+        Self {
+            names: DEFAULT_NAMES.clone(),
+        }
+    }
+}
+
+impl KeyMatcher {
+    pub(super) fn new(extra_keys: &[String]) -> Result<Self, ScrubConfigError> {
+        let mut matcher = Self::default();
+        for key in extra_keys {
+            let words = lowercase_words(key);
+            if words.is_empty() {
+                return Err(ScrubConfigError::EmptyKey { key: key.clone() });
+            }
+            matcher.names.push(words);
+        }
+        Ok(matcher)
+    }
+
+    /// True when the words of some sensitive name appear contiguously among
+    /// the key's words, unless a measure word follows them directly or an
+    /// error word follows them anywhere.
+    pub(super) fn is_sensitive(&self, key: &str) -> bool {
+        let words = split_words(key);
+        let is_any = |word: &str, list: &[&str]| list.iter().any(|item| word_eq(word, item));
+        self.names.iter().any(|name| {
+            words.windows(name.len()).enumerate().any(|(at, window)| {
+                let after = &words[at + name.len()..];
+                window
+                    .iter()
+                    .zip(name)
+                    .all(|(word, part)| word_eq(word, part))
+                    && !after
+                        .first()
+                        .is_some_and(|next| is_any(next, MEASURE_WORDS))
+                    && !after.iter().any(|later| is_any(later, ERROR_WORDS))
+            })
+        })
+    }
+}
+
+/// Splits on every non-alphanumeric character and on camelCase, PascalCase,
+/// acronym (`APIKey` → `API`, `Key`) and letter/digit boundaries, so that
+/// Django's `password2` and `X-Api-Key` both expose their words.
+pub(super) fn split_words(key: &str) -> Vec<&str> {
+    let mut words = Vec::new();
+    let mut start = None;
+    let mut prev: Option<char> = None;
+    let mut chars = key.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        if !c.is_alphanumeric() {
+            if let Some(begin) = start.take() {
+                words.push(&key[begin..at]);
+            }
+            prev = None;
+            continue;
+        }
+        match (start, prev) {
+            (Some(begin), Some(p)) if is_boundary(p, c, chars.peek().map(|&(_, n)| n)) => {
+                words.push(&key[begin..at]);
+                start = Some(at);
+            }
+            (None, _) => start = Some(at),
+            _ => {}
+        }
+        prev = Some(c);
+    }
+    if let Some(begin) = start {
+        words.push(&key[begin..]);
+    }
+    words
+}
+
+fn is_boundary(prev: char, c: char, next: Option<char>) -> bool {
+    (prev.is_lowercase() && c.is_uppercase())
+        || (prev.is_uppercase() && c.is_uppercase() && next.is_some_and(char::is_lowercase))
+        || prev.is_alphabetic() != c.is_alphabetic()
+}
+
+fn lowercase_words(key: &str) -> Vec<String> {
+    split_words(key)
+        .into_iter()
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// `lower` is already lowercase; the ASCII path avoids allocating for the
+/// overwhelmingly common case.
+pub(super) fn word_eq(word: &str, lower: &str) -> bool {
+    if word.is_ascii() {
+        word.eq_ignore_ascii_case(lower)
+    } else {
+        word.chars().flat_map(char::to_lowercase).eq(lower.chars())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_keys_into_words() {
+        let cases: &[(&str, &[&str])] = &[
+            ("authToken", &["auth", "Token"]),
+            ("X-Api-Key", &["X", "Api", "Key"]),
+            ("SESSION_ID", &["SESSION", "ID"]),
+            ("APIKey", &["API", "Key"]),
+            ("PGPassword", &["PG", "Password"]),
+            ("user.password", &["user", "password"]),
+            ("user[password]", &["user", "password"]),
+            ("password2", &["password", "2"]),
+            ("  spaced  key ", &["spaced", "key"]),
+            ("Über_Geheimnis", &["Über", "Geheimnis"]),
+            ("", &[]),
+            ("__", &[]),
+        ];
+        for (key, expected) in cases {
+            assert_eq!(split_words(key), *expected, "{key}");
+        }
+    }
+
+    #[test]
+    fn word_matching_table() {
+        let matcher = KeyMatcher::default();
+        let sensitive = [
+            "password",
+            "Password",
+            "userPassword",
+            "password_hash",
+            "password2",
+            "new-password",
+            "auth_token",
+            "authToken",
+            "auth",
+            "x-api-key",
+            "X-Api-Key",
+            "apiKey",
+            "API_KEY",
+            "apikey",
+            "Set-Cookie",
+            "cookie",
+            "cookies",
+            "session_id",
+            "SESSION_ID",
+            "sessionId",
+            "sessionid",
+            "access_token",
+            "refreshToken",
+            "id_token",
+            "client_secret",
+            "secrets",
+            "Authorization",
+            "x-csrf-token",
+            "X-XSRF-TOKEN",
+            "privateKey",
+            "MYSQL_PWD",
+            "PGPASSWORD",
+            "jwt",
+            "ssn",
+            "cardNumber",
+            "credit_card_number",
+            "cvv",
+            "credentials",
+            "user.credentials.token",
+            "headers.authorization",
+        ];
+        let not_sensitive = [
+            "author",
+            "authority",
+            "authors",
+            "authenticated",
+            "max_tokens",
+            "prompt_tokens",
+            "completion_tokens",
+            "total_tokens",
+            "promptTokenCount",
+            "token_count",
+            "tokenizer",
+            "passage",
+            "bypass",
+            "secretary",
+            "sessions",
+            "sessions_count",
+            "session_count",
+            "password_length",
+            "AuthApiError",
+            "TokenExpiredError",
+            "JsonWebTokenError",
+            "auth_error_code",
+            "key",
+            "public_key",
+            "monkey",
+            "card",
+            "user_id",
+            "message",
+            "",
+        ];
+        for key in sensitive {
+            assert!(matcher.is_sensitive(key), "{key} should be sensitive");
+        }
+        for key in not_sensitive {
+            assert!(!matcher.is_sensitive(key), "{key} should not be sensitive");
+        }
+    }
+
+    #[test]
+    fn extra_keys_are_split_like_the_defaults() {
+        let matcher = KeyMatcher::new(&["stripe-customer".into(), "Geheimnis".into()]).unwrap();
+        assert!(matcher.is_sensitive("stripeCustomer"));
+        assert!(matcher.is_sensitive("STRIPE_CUSTOMER_ID"));
+        assert!(matcher.is_sensitive("mein_geheimnis"));
+        assert!(!matcher.is_sensitive("stripe"));
+        assert!(!matcher.is_sensitive("customer"));
+    }
+
+    #[test]
+    fn extra_key_without_words_is_rejected() {
+        for key in ["", "  ", "--"] {
+            let err = KeyMatcher::new(&[key.to_string()]).unwrap_err();
+            assert!(matches!(err, ScrubConfigError::EmptyKey { .. }), "{key:?}");
+        }
+    }
+}
