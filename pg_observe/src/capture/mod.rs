@@ -1,0 +1,40 @@
+//! The one entry point of capture. The SQL functions feed it today; the
+//! `emit_log_hook` drain of the roadmap will feed it the same `EventInput`,
+//! so scrubbing, limits, grouping, flood control and the issue lifecycle
+//! apply identically whatever the source.
+
+mod plans;
+mod store;
+
+pub use plans::REOPEN;
+
+use chrono::Utc;
+use pg_observe_core::event::EventInput;
+use pg_observe_core::process::process;
+use pgrx::Uuid;
+
+use crate::errors::raise_event_error;
+use crate::settings;
+
+/// Validates, processes and stores one event; returns its id.
+pub fn capture(mut input: EventInput) -> Uuid {
+    if input.service.is_none() {
+        input.service = Some(settings::default_service());
+    }
+    if input.environment.is_none() {
+        input.environment = settings::default_environment();
+    }
+    if input.release.is_none() {
+        input.release = settings::default_release();
+    }
+    if let Err(e) = input.validate() {
+        raise_event_error(e);
+    }
+    let event = process(
+        input,
+        &settings::scrubber(),
+        &settings::limits(),
+        Utc::now(),
+    );
+    store::store(event)
+}

@@ -1,0 +1,449 @@
+//! Writes a processed event: finds or creates its issue, then counts it,
+//! stores it (unless flood control samples it out) and attributes its user in
+//! one statement, and finally applies the issue lifecycle.
+//!
+//! An event for an issue this backend has seen before costs that one
+//! statement. Nothing writes the issue row, so concurrent writers of one hot
+//! issue only ever contend when two of them share a counter slot.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use pg_observe_core::event::{uuid_v7, Level};
+use pg_observe_core::lifecycle::{on_event, EventFacts, IssueState, IssueStatus};
+use pg_observe_core::process::ProcessedEvent;
+use pg_observe_core::release::{is_newer, FirstSeen};
+use pg_observe_core::sampling::{keep, sample_rate};
+use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
+use pgrx::spi::{SpiClient, SpiError, SpiResult};
+use pgrx::{pg_sys, JsonB, PgSqlErrorCode, Spi, Uuid};
+
+use super::plans::{with_plans, Plans, RecordVariant};
+use crate::errors::raise_internal;
+use crate::pgtime::{from_pg, to_pg};
+use crate::settings;
+
+/// Counter rows per issue and minute. Backend ids are small and dense, so
+/// sixteen slots keep concurrently active backends apart in practice.
+const SLOTS: i32 = 16;
+
+/// Bound on each backend-local cache; past it the cache starts over.
+const CACHE_ENTRIES: usize = 10_000;
+
+/// Flood control's view of one issue's current minute in this backend.
+#[derive(Clone, Copy)]
+struct MinuteCount {
+    minute: i64,
+    /// All backends' events this minute, as of the last refresh.
+    refreshed: u64,
+    /// This backend's events since then.
+    since_refresh: u64,
+    refreshed_at: Instant,
+}
+
+/// How stale flood control's view of other backends may get.
+const REFRESH_AFTER: Duration = Duration::from_secs(1);
+
+thread_local! {
+    static RNG: RefCell<fastrand::Rng> = RefCell::new(seeded_rng());
+    /// (service, grouping hashes) → issue id. Issues are never re-keyed; a
+    /// deleted one (or one whose creating transaction rolled back) is noticed
+    /// by `record_event` returning no row.
+    static ISSUES: RefCell<HashMap<(String, String), i64>> = RefCell::new(HashMap::new());
+    /// Flood control's view of each issue's current minute. It sums every
+    /// backend's counter rows only now and then (a new minute, a second
+    /// passed, or a slice of the limit used locally), so concurrent backends
+    /// may store a few events past the limit; counts are always exact.
+    static MINUTES: RefCell<HashMap<i64, MinuteCount>> = RefCell::new(HashMap::new());
+    /// The installation the caches above describe: the oid of
+    /// `observe.issue_groups`. Issue ids never repeat within one installation
+    /// (identity values are not rolled back), but a dropped and re-created
+    /// extension starts them over, and then every cached id is wrong.
+    static INSTALLATION: Cell<pg_sys::Oid> = const { Cell::new(pg_sys::InvalidOid) };
+}
+
+fn seeded_rng() -> fastrand::Rng {
+    let mut seed = [0u8; 8];
+    // SAFETY: the buffer is valid for 8 bytes.
+    if unsafe { pg_sys::pg_strong_random(seed.as_mut_ptr().cast(), seed.len()) } {
+        fastrand::Rng::with_seed(u64::from_ne_bytes(seed))
+    } else {
+        fastrand::Rng::new()
+    }
+}
+
+fn backend_slot() -> i16 {
+    // SAFETY: MyBackendId is set once at backend start and only read here.
+    let backend = unsafe { pg_sys::MyBackendId };
+    backend.rem_euclid(SLOTS) as i16
+}
+
+fn bounded_insert<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, value: V) {
+    if map.len() >= CACHE_ENTRIES {
+        map.clear();
+    }
+    map.insert(key, value);
+}
+
+/// Forgets cached issue ids when the extension was re-created since they
+/// were learnt.
+fn check_installation() {
+    // SAFETY: both are syscache lookups with NUL-terminated names.
+    let current = unsafe {
+        let schema = pg_sys::get_namespace_oid(c"observe".as_ptr(), true);
+        pg_sys::get_relname_relid(c"issue_groups".as_ptr(), schema)
+    };
+    if INSTALLATION.with(|installed| installed.replace(current)) != current {
+        ISSUES.with(|issues| issues.borrow_mut().clear());
+        MINUTES.with(|minutes| minutes.borrow_mut().clear());
+    }
+}
+
+pub fn store(event: ProcessedEvent) -> Uuid {
+    check_installation();
+    let result = Spi::connect_mut(|client| {
+        with_plans(client, |client, plans| store_with(client, plans, event))
+    });
+    match result {
+        Ok(Ok(id)) => id,
+        Ok(Err(e)) | Err(e) => raise_internal("storing event", e),
+    }
+}
+
+/// The issue as `record_event` returns it.
+struct Recorded {
+    level: Level,
+    state: IssueState,
+    status_changed_at: Option<DateTime<Utc>>,
+}
+
+fn store_with(client: &mut SpiClient<'_>, plans: &Plans, event: ProcessedEvent) -> SpiResult<Uuid> {
+    let service = event.service.as_deref().expect("capture sets the service");
+    let key = (service.to_owned(), event.grouping.hashes.join(" "));
+    let (id, draw) = RNG.with(|rng| {
+        let mut rng = rng.borrow_mut();
+        let mut random = [0u8; 10];
+        rng.fill(&mut random);
+        let millis = Utc::now().timestamp_millis().max(0) as u64;
+        (uuid_v7(millis, random), rng.f64())
+    });
+    let slot = backend_slot();
+
+    let cached = ISSUES.with(|issues| issues.borrow().get(&key).copied());
+    let mut attempt = cached;
+    let (issue_id, recorded) = loop {
+        let issue_id = match attempt {
+            Some(issue_id) => issue_id,
+            None => find_or_create_issue(client, plans, &event, service)?,
+        };
+        if let Some(recorded) = record_event(client, plans, &event, issue_id, id, slot, draw)? {
+            break (issue_id, recorded);
+        }
+        if attempt.is_none() {
+            // Found or created a moment ago, yet gone: deleted concurrently.
+            pgrx::ereport!(
+                ERROR,
+                PgSqlErrorCode::ERRCODE_T_R_SERIALIZATION_FAILURE,
+                "pg_observe: the event's issue was deleted concurrently; retry the transaction"
+            );
+        }
+        attempt = None;
+    };
+    ISSUES.with(|issues| bounded_insert(&mut issues.borrow_mut(), key, issue_id));
+
+    if event.level > recorded.level {
+        client.update(
+            &plans.escalate_level,
+            None,
+            &[issue_id.into(), event.level.as_str().into()],
+        )?;
+    }
+    if recorded.state.status != IssueStatus::Unresolved {
+        apply_lifecycle(client, plans, issue_id, &recorded, &event, service, slot)?;
+    }
+    Ok(Uuid::from_bytes(id))
+}
+
+fn current_minute() -> i64 {
+    Utc::now().timestamp().div_euclid(60)
+}
+
+/// The rate at which this event is stored, from the issue's events this
+/// minute (this one included) as far as this backend knows them.
+fn flood_rate(client: &mut SpiClient<'_>, plans: &Plans, issue_id: i64) -> SpiResult<f64> {
+    let limit = settings::flood_limit();
+    if limit == 0 {
+        return Ok(1.0);
+    }
+    let minute = current_minute();
+    let known = MINUTES.with(|minutes| minutes.borrow().get(&issue_id).copied());
+    let mut count = match known {
+        Some(count)
+            if count.minute == minute
+                && count.refreshed_at.elapsed() < REFRESH_AFTER
+                && count.since_refresh < (limit / 8).max(1) =>
+        {
+            count
+        }
+        _ => MinuteCount {
+            minute,
+            refreshed: client
+                .update(&plans.minute_events, None, &[issue_id.into()])?
+                .first()
+                .get_one::<i64>()?
+                .unwrap_or(0)
+                .max(0) as u64,
+            since_refresh: 0,
+            refreshed_at: Instant::now(),
+        },
+    };
+    count.since_refresh += 1;
+    MINUTES.with(|minutes| bounded_insert(&mut minutes.borrow_mut(), issue_id, count));
+    Ok(sample_rate(count.refreshed + count.since_refresh, limit))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record_event(
+    client: &mut SpiClient<'_>,
+    plans: &Plans,
+    event: &ProcessedEvent,
+    issue_id: i64,
+    id: [u8; 16],
+    slot: i16,
+    draw: f64,
+) -> SpiResult<Option<Recorded>> {
+    let rate = flood_rate(client, plans, issue_id)?;
+    let variant = RecordVariant {
+        user: event.user_hash.is_some(),
+        stored: keep(rate, draw),
+    };
+    let mut args: Vec<DatumWithOid> = vec![
+        issue_id.into(),
+        event.environment.as_deref().unwrap_or("").into(),
+        slot.into(),
+        to_pg(event.occurred_at).into(),
+        event.release.as_deref().into(),
+    ];
+    if variant.user || variant.stored {
+        args.push(event.user_hash.into());
+    }
+    if variant.stored {
+        let tags = serde_json::to_value(&event.tags).expect("string maps serialize");
+        let flags: Vec<&str> = event.flags.iter().map(|f| f.as_str()).collect();
+        args.extend([
+            Uuid::from_bytes(id).into(),
+            event.level.as_str().into(),
+            event.service.as_deref().into(),
+            event.exception_type.as_deref().into(),
+            event.message.as_str().into(),
+            event.stack.as_deref().into(),
+            JsonB(event.context.clone()).into(),
+            JsonB(event.request.clone()).into(),
+            JsonB(tags).into(),
+            event.user_ref.as_deref().into(),
+            event.request_id.as_deref().into(),
+            event.unhandled.into(),
+            (rate as f32).into(),
+            flags.into(),
+        ]);
+    }
+    let rows = client.update(plans.record_event(variant), None, &args)?;
+    let Some(row) = rows.into_iter().next() else {
+        return Ok(None);
+    };
+    let status: String = row.get(1)?.unwrap_or_default();
+    let level: String = row.get(2)?.unwrap_or_default();
+    Ok(Some(Recorded {
+        level: Level::from_str(&level).unwrap_or_else(|e| raise_internal("reading issue", e)),
+        state: IssueState {
+            status: IssueStatus::from_str(&status)
+                .unwrap_or_else(|e| raise_internal("reading issue", e)),
+            resolved_in_release: row.get(3)?,
+            ignored_until: row.get::<TimestampWithTimeZone>(4)?.map(from_pg),
+            ignore_until_count: row.get(5)?,
+        },
+        status_changed_at: row.get::<TimestampWithTimeZone>(6)?.map(from_pg),
+    }))
+}
+
+/// The issue the event's hashes name (preferring the most specific hash), or
+/// a new one. Hashes the issue does not answer to yet are added to it.
+fn find_or_create_issue(
+    client: &mut SpiClient<'_>,
+    plans: &Plans,
+    event: &ProcessedEvent,
+    service: &str,
+) -> SpiResult<i64> {
+    let hashes = &event.grouping.hashes;
+    // Two rounds: a concurrent session may create the issue between our
+    // lookup and our insert, and then the second lookup finds it.
+    for _ in 0..2 {
+        let mut best: Option<(usize, i64)> = None;
+        let mut known = 0;
+        for row in client.update(
+            &plans.find_issue,
+            None,
+            &[service.into(), hashes.clone().into()],
+        )? {
+            let issue_id: i64 = row.get(1)?.unwrap_or_default();
+            let hash: String = row.get(2)?.unwrap_or_default();
+            let rank = hashes.iter().position(|h| *h == hash).unwrap_or(usize::MAX);
+            known += 1;
+            if best.is_none_or(|(best_rank, _)| rank < best_rank) {
+                best = Some((rank, issue_id));
+            }
+        }
+        if let Some((_, issue_id)) = best {
+            if known < hashes.len() {
+                add_hashes(client, plans, service, hashes, issue_id)?;
+            }
+            return Ok(issue_id);
+        }
+        let created = client
+            .update(
+                &plans.create_issue,
+                None,
+                &[
+                    service.into(),
+                    event.grouping.primary().into(),
+                    event.grouping.basis.as_str().into(),
+                    event.title.as_str().into(),
+                    event.culprit.as_deref().into(),
+                    event.exception_type.as_deref().into(),
+                    event.level.as_str().into(),
+                    to_pg(event.occurred_at).into(),
+                    event.release.as_deref().into(),
+                ],
+            )?
+            .first()
+            .get_one::<i64>()?;
+        if let Some(issue_id) = created {
+            add_hashes(client, plans, service, hashes, issue_id)?;
+            return Ok(issue_id);
+        }
+    }
+    // Only a snapshot older than the competing insert gets here (REPEATABLE
+    // READ or SERIALIZABLE); retrying the transaction is the right answer.
+    pgrx::ereport!(
+        ERROR,
+        PgSqlErrorCode::ERRCODE_T_R_SERIALIZATION_FAILURE,
+        "pg_observe: a concurrent transaction created this issue; retry the transaction"
+    );
+}
+
+fn add_hashes(
+    client: &mut SpiClient<'_>,
+    plans: &Plans,
+    service: &str,
+    hashes: &[String],
+    issue_id: i64,
+) -> SpiResult<()> {
+    client.update(
+        &plans.add_hashes,
+        None,
+        &[service.into(), hashes.to_vec().into(), issue_id.into()],
+    )?;
+    Ok(())
+}
+
+/// The database side of the lifecycle's lazy facts.
+struct StoredFacts<'a, 'conn> {
+    client: &'a mut SpiClient<'conn>,
+    plans: &'a Plans,
+    issue_id: i64,
+    resolved_at: Option<DateTime<Utc>>,
+    service: &'a str,
+    release: Option<&'a str>,
+    slot: i16,
+    error: Option<SpiError>,
+}
+
+impl EventFacts for StoredFacts<'_, '_> {
+    fn release_is_newer(&mut self, resolved_in: &str) -> bool {
+        let Some(release) = self.release else {
+            return false;
+        };
+        let resolved_at = self.resolved_at.unwrap_or_else(Utc::now);
+        is_newer(release, resolved_in, resolved_at, || {
+            let row = self.client.update(
+                &self.plans.release_first_seen,
+                None,
+                &[self.service.into(), release.into(), resolved_in.into()],
+            );
+            match row.and_then(|t| {
+                t.first()
+                    .get_two::<TimestampWithTimeZone, TimestampWithTimeZone>()
+            }) {
+                Ok((candidate, baseline)) => FirstSeen {
+                    candidate: candidate.map(from_pg),
+                    baseline: baseline.map(from_pg),
+                },
+                Err(e) => {
+                    self.error = Some(e);
+                    FirstSeen {
+                        candidate: None,
+                        baseline: None,
+                    }
+                }
+            }
+        })
+    }
+
+    fn events_since_ignore(&mut self) -> i64 {
+        let counted = self
+            .client
+            .update(
+                &self.plans.count_ignored_event,
+                None,
+                &[self.issue_id.into(), self.slot.into()],
+            )
+            .and_then(|t| t.first().get_one::<i64>());
+        match counted {
+            Ok(n) => n.unwrap_or(1),
+            Err(e) => {
+                self.error = Some(e);
+                0
+            }
+        }
+    }
+}
+
+fn apply_lifecycle(
+    client: &mut SpiClient<'_>,
+    plans: &Plans,
+    issue_id: i64,
+    recorded: &Recorded,
+    event: &ProcessedEvent,
+    service: &str,
+    slot: i16,
+) -> SpiResult<()> {
+    let mut facts = StoredFacts {
+        client,
+        plans,
+        issue_id,
+        resolved_at: recorded.status_changed_at,
+        service,
+        release: event.release.as_deref(),
+        slot,
+        error: None,
+    };
+    let transition = on_event(&recorded.state, Utc::now(), &mut facts);
+    if let Some(e) = facts.error {
+        return Err(e);
+    }
+    if let Some(transition) = transition {
+        facts.client.update(
+            &plans.reopen,
+            None,
+            &[
+                issue_id.into(),
+                transition.reason().into(),
+                recorded.state.status.as_str().into(),
+            ],
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,31 @@
+//! Mapping of pure-logic errors onto SQLSTATEs. A `#[pg_extern]` returning
+//! `Result<_, E>` would raise 22000 for everything; callers branching on the
+//! SQLSTATE (a PL/pgSQL handler, supabase-js reading `error.code`) deserve the
+//! precise class.
+
+use pg_observe_core::event::{EventError, EventErrorKind};
+use pgrx::{ereport, PgSqlErrorCode};
+
+pub fn raise_event_error(error: EventError) -> ! {
+    let code = match error.kind() {
+        EventErrorKind::NullValueNotAllowed => PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+        EventErrorKind::InvalidParameterValue => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+    };
+    ereport!(ERROR, code, error.to_string());
+}
+
+pub fn raise_internal(context: &str, error: impl std::fmt::Display) -> ! {
+    ereport!(
+        ERROR,
+        PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+        format!("pg_observe: {context}: {error}")
+    );
+}
+
+pub fn raise_invalid_setting(message: String) -> ! {
+    ereport!(
+        ERROR,
+        PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+        message
+    );
+}

@@ -1,0 +1,63 @@
+//! pg_observe: error capture, grouping and triage inside PostgreSQL.
+//!
+//! This crate is the thin pgrx layer: SQL functions, settings and storage.
+//! What to store is decided by `pg_observe_core`, which has no Postgres in it.
+
+use pgrx::prelude::*;
+
+mod capture;
+mod errors;
+mod grouping;
+mod log_error;
+mod maintenance;
+mod pgtime;
+mod settings;
+#[cfg(any(test, feature = "pg_test"))]
+mod tests;
+
+::pgrx::pg_module_magic!(name, version);
+
+// Hand-written SQL lives in the workspace's sql/ directory; versioned upgrade
+// scripts live in pg_observe/sql/, where cargo-pgrx looks for them.
+/// The `observe` schema. Functions name it with `schema = "observe"`; this
+/// declaration is what makes pgrx create it inside the extension script.
+#[pg_schema]
+mod observe {}
+
+extension_sql_file!(
+    "../../sql/schema.sql",
+    name = "schema",
+    requires = [observe]
+);
+extension_sql_file!(
+    "../../sql/lifecycle.sql",
+    name = "lifecycle",
+    requires = ["schema"]
+);
+extension_sql_file!("../../sql/views.sql", name = "views", requires = ["schema"]);
+extension_sql_file!(
+    "../../sql/supabase.sql",
+    name = "supabase",
+    requires = ["schema"]
+);
+extension_sql_file!(
+    "../../sql/maintenance.sql",
+    name = "maintenance",
+    requires = ["schema"]
+);
+extension_sql_file!("../../sql/security.sql", name = "security", finalize);
+
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    settings::register();
+}
+
+#[cfg(test)]
+pub mod pg_test {
+    pub fn setup(_options: Vec<&str>) {}
+
+    #[must_use]
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec![]
+    }
+}

@@ -1,0 +1,89 @@
+//! `observe.tick()`: the periodic work that no event triggers. pg_cron calls
+//! it every minute once `observe.schedule_tick()` has registered it; any other
+//! scheduler may call it instead.
+
+use chrono::Utc;
+use pg_observe_core::lifecycle::{wake, IssueState, IssueStatus};
+use pgrx::datum::TimestampWithTimeZone;
+use pgrx::prelude::*;
+use pgrx::spi::SpiResult;
+use pgrx::JsonB;
+use serde_json::json;
+
+use crate::capture::REOPEN;
+use crate::errors::raise_internal;
+use crate::pgtime::from_pg;
+
+const IGNORED_WITH_CONDITION: &str = "
+select g.id, g.ignored_until, g.ignore_until_count,
+       coalesce((select sum(c.events) from observe.issue_ignore_counts c where c.issue_id = g.id), 0)::bigint
+  from observe.issue_groups g
+ where g.status = 'ignored'
+   and (g.ignored_until is not null or g.ignore_until_count is not null)";
+
+/// Per-minute, per-slot counter rows older than two hours collapse into one
+/// hourly row (slot -1) per issue and environment. The last hour stays at
+/// minute resolution for `observe.error_rate`.
+const COMPACT_COUNTS: &str = "
+with moved as (
+    delete from observe.issue_counts
+     where slot >= 0 and bucket < date_trunc('hour', now()) - interval '1 hour'
+    returning *
+), hourly as (
+    insert into observe.issue_counts as c (issue_id, bucket, environment, slot, events, last_seen, last_release)
+    select issue_id, date_trunc('hour', bucket), environment, -1, sum(events), max(last_seen),
+           (array_agg(last_release order by last_seen desc) filter (where last_release is not null))[1]
+      from moved
+     group by issue_id, date_trunc('hour', bucket), environment
+    on conflict (issue_id, bucket, environment, slot) do update
+       set events = c.events + excluded.events,
+           last_seen = greatest(c.last_seen, excluded.last_seen),
+           last_release = case when excluded.last_seen >= c.last_seen
+                               then coalesce(excluded.last_release, c.last_release)
+                               else c.last_release end
+    returning 1
+)
+select (select count(*) from moved)::bigint";
+
+/// Wakes ignored issues whose condition has run out and compacts old counter
+/// rows; returns what it did as JSON.
+#[pg_extern(schema = "observe", volatile, parallel_unsafe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn tick() -> JsonB {
+    match Spi::connect_mut(|client| -> SpiResult<serde_json::Value> {
+        let now = Utc::now();
+        let mut due = Vec::new();
+        for row in client.update(IGNORED_WITH_CONDITION, None, &[])? {
+            let id: i64 = row.get(1)?.unwrap_or_default();
+            let state = IssueState {
+                status: IssueStatus::Ignored,
+                resolved_in_release: None,
+                ignored_until: row.get::<TimestampWithTimeZone>(2)?.map(from_pg),
+                ignore_until_count: row.get(3)?,
+            };
+            let counted: i64 = row.get(4)?.unwrap_or_default();
+            if let Some(transition) = wake(&state, now, || counted) {
+                due.push((id, transition));
+            }
+        }
+        for (id, transition) in &due {
+            client.update(
+                REOPEN,
+                None,
+                &[
+                    (*id).into(),
+                    transition.reason().into(),
+                    IssueStatus::Ignored.as_str().into(),
+                ],
+            )?;
+        }
+        let compacted = client
+            .update(COMPACT_COUNTS, None, &[])?
+            .first()
+            .get_one::<i64>()?;
+        Ok(json!({ "woken": due.len(), "compacted_rows": compacted.unwrap_or(0) }))
+    }) {
+        Ok(summary) => JsonB(summary),
+        Err(e) => raise_internal("tick", e),
+    }
+}

@@ -1,0 +1,23 @@
+//! Conversions between chrono and PostgreSQL timestamps.
+
+use chrono::{DateTime, Utc};
+use pgrx::datum::TimestampWithTimeZone;
+
+/// Microseconds between the Unix epoch and PostgreSQL's (2000-01-01).
+const PG_EPOCH_OFFSET_MICROS: i64 = 946_684_800_000_000;
+
+pub fn to_pg(t: DateTime<Utc>) -> TimestampWithTimeZone {
+    TimestampWithTimeZone::try_from(t.timestamp_micros() - PG_EPOCH_OFFSET_MICROS)
+        .expect("chrono timestamps lie within PostgreSQL's range")
+}
+
+pub fn from_pg(t: TimestampWithTimeZone) -> DateTime<Utc> {
+    let micros: i64 = t.into();
+    DateTime::from_timestamp_micros(micros.saturating_add(PG_EPOCH_OFFSET_MICROS)).unwrap_or(
+        if micros < 0 {
+            DateTime::<Utc>::MIN_UTC
+        } else {
+            DateTime::<Utc>::MAX_UTC
+        },
+    )
+}

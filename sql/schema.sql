@@ -1,0 +1,232 @@
+-- pg_observe: roles, types and tables. Runs right after the schema exists.
+--
+-- Design notes that the rest of the extension relies on:
+--  * Hot-path tables (events, issue_counts, issue_users) carry no foreign keys
+--    to issue_groups: an RI check takes FOR KEY SHARE on the parent row, and
+--    eight sessions doing that to one hot issue turn it into a multixact
+--    bottleneck. Deleting an issue cleans its dependents by trigger instead.
+--  * Counts are never a column of the issue row. Each backend increments its
+--    own row in issue_counts (one per issue, minute, environment and backend
+--    slot), so concurrent writers of one issue never wait on each other, and
+--    the exact count is the sum over those rows.
+
+-- The schema is created by the extension script (pgrx emits it for the
+-- `observe` #[pg_schema] module; the control file names pg_catalog, as
+-- pg_cron's does), which makes it a member of the extension: DROP EXTENSION
+-- removes it with everything in it.
+comment on schema observe is 'pg_observe: error capture, grouping and triage';
+
+-- Roles are cluster-wide and outlive the extension in any one database, so
+-- they are created only when missing and never dropped by DROP EXTENSION.
+-- Several databases may run CREATE EXTENSION at once; the role that loses
+-- the race to create a role (or grant a membership) just finds it there.
+do $roles$
+declare
+    role_name text;
+begin
+    foreach role_name in array array['observe_writer', 'observe_reader', 'observe_admin'] loop
+        if not exists (select from pg_roles where rolname = role_name) then
+            begin
+                execute format('create role %I nologin', role_name);
+            exception when duplicate_object or unique_violation then
+                null;
+            end;
+        end if;
+    end loop;
+    begin
+        grant observe_writer, observe_reader to observe_admin;
+    exception when duplicate_object or unique_violation then
+        null;
+    end;
+end
+$roles$;
+
+-- Declaration order is severity order, so greatest() and < compare levels.
+create type observe.level as enum ('debug', 'info', 'warning', 'error', 'fatal');
+create type observe.issue_status as enum ('unresolved', 'resolved', 'ignored');
+
+create table observe.issue_groups (
+    id bigint generated always as identity primary key,
+    service text not null,
+    fingerprint text not null,
+    grouping_basis text not null check (grouping_basis in ('custom', 'stack', 'message')),
+    title text not null,
+    culprit text,
+    exception_type text,
+    level observe.level not null,
+    status observe.issue_status not null default 'unresolved',
+    status_reason text,
+    status_changed_at timestamptz,
+    resolved_in_release text,
+    ignored_until timestamptz,
+    ignore_until_count bigint check (ignore_until_count > 0),
+    regressed_at timestamptz,
+    times_regressed integer not null default 0,
+    first_seen timestamptz not null,
+    first_release text,
+    created_at timestamptz not null default now(),
+    unique (service, fingerprint)
+);
+comment on table observe.issue_groups is
+    'Identity and lifecycle of each issue; counts live in observe.issue_counts. Query observe.issues.';
+
+-- Every grouping hash an issue answers to: the in-app and the all-frames
+-- variant of its stack, so an issue survives frames changing sides.
+create table observe.issue_hashes (
+    service text not null,
+    hash text not null,
+    issue_id bigint not null,
+    primary key (service, hash)
+);
+create index issue_hashes_issue_id_idx on observe.issue_hashes (issue_id);
+
+-- Exact event counts, striped by backend slot. Rows older than two hours are
+-- folded into hourly rows with slot -1 by observe.tick().
+create table observe.issue_counts (
+    issue_id bigint not null,
+    bucket timestamptz not null,
+    environment text not null default '',
+    slot smallint not null,
+    events bigint not null check (events > 0),
+    last_seen timestamptz not null,
+    last_release text,
+    primary key (issue_id, bucket, environment, slot)
+);
+create index issue_counts_bucket_idx on observe.issue_counts (bucket);
+
+-- One row per (issue, user). The hash comes from the caller's user reference
+-- before scrubbing, so users whose references scrub alike still count apart.
+create table observe.issue_users (
+    issue_id bigint not null,
+    user_hash bigint not null,
+    first_seen timestamptz not null default now(),
+    primary key (issue_id, user_hash)
+);
+
+-- Events counted towards "ignore until N more events", striped like
+-- issue_counts; emptied whenever the issue is ignored again.
+create table observe.issue_ignore_counts (
+    issue_id bigint not null,
+    slot smallint not null,
+    events bigint not null,
+    primary key (issue_id, slot)
+);
+
+-- When each release was first seen, to order releases that are not
+-- semantic versions ("resolved in release X" needs to know what is newer).
+create table observe.releases (
+    service text not null,
+    version text not null,
+    first_seen timestamptz not null default now(),
+    primary key (service, version)
+);
+
+create table observe.events (
+    id uuid primary key,
+    issue_id bigint not null,
+    occurred_at timestamptz not null,
+    received_at timestamptz not null default now(),
+    level observe.level not null,
+    service text not null,
+    environment text,
+    release text,
+    exception_type text,
+    message text not null,
+    stack text,
+    context jsonb not null default '{}',
+    request jsonb not null default '{}',
+    tags jsonb not null default '{}',
+    user_ref text,
+    request_id text,
+    unhandled boolean,
+    sample_rate real not null default 1 check (sample_rate > 0 and sample_rate <= 1),
+    flags text[] not null default '{}'
+);
+create index events_issue_id_occurred_at_idx on observe.events (issue_id, occurred_at desc);
+create index events_occurred_at_idx on observe.events (occurred_at desc);
+comment on column observe.events.sample_rate is
+    'Probability with which this event was stored under flood control; sum(1 / sample_rate) estimates the events it stands for.';
+comment on column observe.events.flags is
+    'What capture changed: message_truncated, stack_truncated, context_truncated, context_depth_limited, request_truncated, clock_drift.';
+
+create table observe.issue_activity (
+    id bigint generated always as identity primary key,
+    issue_id bigint not null,
+    kind text not null check (kind in ('created', 'resolved', 'ignored', 'unignored', 'regressed', 'reopened')),
+    from_status observe.issue_status,
+    to_status observe.issue_status not null,
+    reason text,
+    details jsonb not null default '{}',
+    actor text not null default session_user,
+    at timestamptz not null default now()
+);
+create index issue_activity_issue_id_idx on observe.issue_activity (issue_id, at);
+create index issue_activity_at_idx on observe.issue_activity (at);
+comment on table observe.issue_activity is
+    'Every new issue, regression and status change, in order; the feed alert rules evaluate.';
+
+-- Activity is recorded by trigger, not by the functions that change status,
+-- so that no path (capture, the lifecycle functions, tick, an admin UPDATE)
+-- can change an issue without leaving a trace.
+create function observe.record_issue_activity() returns trigger
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    activity text;
+begin
+    if tg_op = 'INSERT' then
+        insert into observe.issue_activity (issue_id, kind, to_status, reason, details)
+        values (new.id, 'created', new.status, 'new_issue',
+                jsonb_build_object('level', new.level, 'release', new.first_release, 'title', new.title));
+        return new;
+    end if;
+
+    if (new.status, new.resolved_in_release, new.ignored_until, new.ignore_until_count)
+       is not distinct from
+       (old.status, old.resolved_in_release, old.ignored_until, old.ignore_until_count) then
+        return new;
+    end if;
+
+    activity := case
+        when new.status = 'resolved' then 'resolved'
+        when new.status = 'ignored' then 'ignored'
+        when old.status = 'resolved' and new.status_reason = 'regression' then 'regressed'
+        when old.status = 'ignored' and new.status_reason like 'ignore\_%' then 'unignored'
+        else 'reopened'
+    end;
+    insert into observe.issue_activity (issue_id, kind, from_status, to_status, reason, details)
+    values (new.id, activity, old.status, new.status, new.status_reason,
+            jsonb_strip_nulls(jsonb_build_object(
+                'resolved_in_release', new.resolved_in_release,
+                'ignored_until', new.ignored_until,
+                'ignore_until_count', new.ignore_until_count)));
+    return new;
+end
+$$;
+
+create trigger issue_groups_activity
+    after insert or update on observe.issue_groups
+    for each row execute function observe.record_issue_activity();
+
+create function observe.delete_issue_dependents() returns trigger
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    delete from observe.issue_hashes where issue_id in (select id from gone);
+    delete from observe.issue_counts where issue_id in (select id from gone);
+    delete from observe.issue_users where issue_id in (select id from gone);
+    delete from observe.issue_ignore_counts where issue_id in (select id from gone);
+    delete from observe.events where issue_id in (select id from gone);
+    delete from observe.issue_activity where issue_id in (select id from gone);
+    return null;
+end
+$$;
+
+create trigger issue_groups_delete_dependents
+    after delete on observe.issue_groups
+    referencing old table as gone
+    for each statement execute function observe.delete_issue_dependents();

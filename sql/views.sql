@@ -1,0 +1,143 @@
+-- Views for analysts. All are security_invoker, so the row level security
+-- of the tables beneath applies to whoever queries them.
+
+create view observe.issues with (security_invoker = true) as
+select g.id,
+       g.service,
+       g.fingerprint,
+       g.title,
+       g.culprit,
+       g.exception_type,
+       g.level,
+       g.status,
+       g.first_seen,
+       c.last_seen,
+       coalesce(c.events, 0) as events,
+       coalesce(u.users, 0) as users,
+       g.first_release,
+       c.last_release,
+       g.resolved_in_release,
+       g.ignored_until,
+       g.ignore_until_count,
+       g.regressed_at,
+       g.times_regressed,
+       g.status_changed_at,
+       g.grouping_basis
+  from observe.issue_groups g
+  left join lateral (
+        select sum(ic.events)::bigint as events,
+               max(ic.last_seen) as last_seen,
+               (array_agg(ic.last_release order by ic.last_seen desc)
+                    filter (where ic.last_release is not null))[1] as last_release
+          from observe.issue_counts ic
+         where ic.issue_id = g.id
+       ) c on true
+  left join lateral (
+        select count(*)::bigint as users
+          from observe.issue_users iu
+         where iu.issue_id = g.id
+       ) u on true;
+comment on view observe.issues is
+    'One row per (service, fingerprint): exact event count, affected users, first/last seen and release, status.';
+
+create view observe.issue_overview with (security_invoker = true) as
+select i.id,
+       i.service,
+       i.title,
+       i.culprit,
+       i.level,
+       i.status,
+       i.events,
+       i.users,
+       w.events_24h,
+       w.events_7d,
+       w.events_prev_24h,
+       case
+           when w.events_24h = 0 then 'quiet'
+           when i.first_seen > now() - interval '24 hours' then 'new'
+           when w.events_24h > 1.5 * w.events_prev_24h then 'rising'
+           when w.events_24h < 0.5 * w.events_prev_24h then 'falling'
+           else 'steady'
+       end as trend,
+       w.hourly_24h,
+       i.first_seen,
+       i.last_seen,
+       i.last_release
+  from observe.issues i
+  cross join lateral (
+        select coalesce(sum(ic.events) filter (where ic.bucket >= now() - interval '24 hours'), 0)::bigint as events_24h,
+               coalesce(sum(ic.events), 0)::bigint as events_7d,
+               coalesce(sum(ic.events) filter (where ic.bucket >= now() - interval '48 hours'
+                                                 and ic.bucket < now() - interval '24 hours'), 0)::bigint as events_prev_24h,
+               array(select coalesce(sum(h.events), 0)::bigint
+                       from generate_series(0, 23) as hour_ago
+                       left join observe.issue_counts h
+                         on h.issue_id = i.id
+                        and h.bucket >= date_trunc('hour', now()) - make_interval(hours => hour_ago)
+                        and h.bucket < date_trunc('hour', now()) - make_interval(hours => hour_ago - 1)
+                      group by hour_ago
+                      order by hour_ago desc) as hourly_24h
+          from observe.issue_counts ic
+         where ic.issue_id = i.id
+           and ic.bucket >= now() - interval '7 days'
+       ) w
+ order by w.events_24h desc, i.last_seen desc nulls last;
+comment on view observe.issue_overview is
+    'Issues with their counts for the last 24 h, the 24 h before, and 7 d; trend is new, rising, falling, steady or quiet; hourly_24h holds the last 24 hourly counts, oldest first.';
+
+create view observe.recent_errors with (security_invoker = true) as
+select e.id as event_id,
+       e.occurred_at,
+       e.received_at,
+       e.level,
+       e.service,
+       e.environment,
+       e.release,
+       e.issue_id,
+       g.title as issue_title,
+       g.status as issue_status,
+       e.exception_type,
+       e.message,
+       g.culprit,
+       e.user_ref,
+       e.request_id,
+       e.request ->> 'url' as url,
+       e.sample_rate,
+       e.flags
+  from observe.events e
+  join observe.issue_groups g on g.id = e.issue_id
+ where e.occurred_at > now() - interval '24 hours'
+ order by e.occurred_at desc;
+comment on view observe.recent_errors is
+    'Stored events of the last 24 hours, newest first, with their issue.';
+
+create view observe.error_rate with (security_invoker = true) as
+with minutes as (
+    select generate_series(date_trunc('minute', now()) - interval '59 minutes',
+                           date_trunc('minute', now()),
+                           interval '1 minute') as minute
+), counts as (
+    select g.service,
+           ic.environment,
+           ic.bucket as minute,
+           sum(ic.events)::bigint as events,
+           count(distinct ic.issue_id)::bigint as issues
+      from observe.issue_counts ic
+      join observe.issue_groups g on g.id = ic.issue_id
+     where ic.slot >= 0
+       and ic.bucket >= date_trunc('minute', now()) - interval '59 minutes'
+     group by g.service, ic.environment, ic.bucket
+), series as (
+    select distinct service, environment from counts
+)
+select s.service,
+       nullif(s.environment, '') as environment,
+       m.minute,
+       coalesce(c.events, 0) as events,
+       coalesce(c.issues, 0) as issues
+  from series s
+ cross join minutes m
+  left join counts c on c.service = s.service and c.environment = s.environment and c.minute = m.minute
+ order by m.minute, s.service, s.environment;
+comment on view observe.error_rate is
+    'Events per minute for the last hour, per service and environment, with zero-filled minutes.';
