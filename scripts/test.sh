@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Runs every test of pg_observe on a fresh or warm machine:
+#   1. pure Rust unit and property tests (no Postgres)
+#   2. #[pg_test]s inside a PostgreSQL 15 started by cargo-pgrx
+#   3. integration tests over tokio-postgres against the project's own
+#      PostgreSQL 15 cluster with pg_cron, one database per test
+#   4. pgTAP tests of the SQL API (supabase/tests), run with pg_prove
+#   5. the criterion benchmarks in test mode (each benchmark runs once)
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+step() { printf '\n\033[1;32m== %s\033[0m\n' "$*"; STEP_START=$SECONDS; }
+done_step() { printf '\033[1;32m   (%ss)\033[0m\n' "$((SECONDS - STEP_START))"; }
+
+step "setup"
+scripts/setup.sh
+done_step
+
+step "pure Rust tests (pg_observe_core)"
+cargo test -p pg_observe_core
+done_step
+
+step "#[pg_test]s"
+PGRX_TEST_DATA=$ROOT/target/pgrx-test
+mkdir -p "$PGRX_TEST_DATA"
+[ "$(id -u)" -ne 0 ] || chown postgres:postgres "$PGRX_TEST_DATA"
+(cd pg_observe && cargo pgrx test pg15 --runas postgres --pgdata "$PGRX_TEST_DATA")
+done_step
+
+# `cargo pgrx test` installs its own test build; reinstall the real one.
+step "install the extension"
+scripts/install.sh
+done_step
+
+export PGDIR=$ROOT/target/pg-test PGPORT=5499 PG_DURABLE=0
+step "start a fresh PostgreSQL 15 test cluster (pg_cron preloaded)"
+scripts/cluster.sh fresh
+trap 'scripts/cluster.sh stop' EXIT
+done_step
+
+export PG_OBSERVE_TEST_URL="host=127.0.0.1 port=$PGPORT user=postgres"
+step "integration tests (tests/)"
+cargo test -p pg_observe_tests
+done_step
+
+step "pgTAP tests (supabase/tests)"
+psql -X -q -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres -v ON_ERROR_STOP=1 \
+  -c "drop database if exists pgtap" -c "create database pgtap"
+psql -X -q -h 127.0.0.1 -p "$PGPORT" -U postgres -d pgtap -v ON_ERROR_STOP=1 \
+  -c "create extension pgtap" -c "create extension pg_observe"
+pg_prove -h 127.0.0.1 -p "$PGPORT" -U postgres -d pgtap --ext .sql -r supabase/tests
+done_step
+
+step "criterion benchmarks, test mode"
+cargo bench -p pg_observe_benches -- --test
+done_step
+
+printf '\n\033[1;32mall tests passed\033[0m in %ss\n' "$SECONDS"
