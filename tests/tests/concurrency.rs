@@ -1,0 +1,203 @@
+//! Many sessions logging one fingerprint: nobody waits on a hot row, counts
+//! stay exact, and flood control samples storage without losing counts.
+
+use std::time::Duration;
+
+use pg_observe_tests::{connect, TestDb};
+
+const MESSAGE: &str = "Connection reset by peer while reading from upstream 10.0.0.7";
+
+#[tokio::test]
+async fn writers_of_one_issue_never_wait_on_each_other() {
+    let db = TestDb::new().await;
+    // The issue exists (its creation is the one moment writers do meet).
+    db.client
+        .execute(
+            "select observe.log_error($1, service => 'api')",
+            &[&MESSAGE],
+        )
+        .await
+        .unwrap();
+
+    let holder = db.connect().await;
+    holder.batch_execute("begin").await.unwrap();
+    holder
+        .execute(
+            "select observe.log_error($1, service => 'api')",
+            &[&MESSAGE],
+        )
+        .await
+        .unwrap();
+
+    // While that transaction is open with its writes, another session logs
+    // the same issue. With any shared hot row it would block; a lock timeout
+    // turns blocking into a failure instead of a hang.
+    let other = db.connect().await;
+    other
+        .batch_execute("set lock_timeout = '1s'")
+        .await
+        .unwrap();
+    for _ in 0..20 {
+        tokio::time::timeout(
+            Duration::from_secs(5),
+            other.execute(
+                "select observe.log_error($1, service => 'api')",
+                &[&MESSAGE],
+            ),
+        )
+        .await
+        .expect("second writer must not block")
+        .expect("second writer must not hit the lock timeout");
+    }
+    holder.batch_execute("commit").await.unwrap();
+
+    let events: i64 = db
+        .client
+        .query_one(
+            "select events from observe.issues where service = 'api'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(events, 22);
+}
+
+#[tokio::test]
+async fn eight_sessions_at_full_speed_keep_exact_counts() {
+    let db = TestDb::new().await;
+    const SESSIONS: usize = 8;
+    const PER_SESSION: usize = 400;
+    db.client
+        .execute(
+            "select observe.log_error($1, service => 'api')",
+            &[&MESSAGE],
+        )
+        .await
+        .unwrap();
+
+    let mut tasks = Vec::new();
+    for session in 0..SESSIONS {
+        let url = db.url.clone();
+        tasks.push(tokio::spawn(async move {
+            let client = connect(&url).await;
+            let statement = client
+                .prepare("select observe.log_error($1, service => 'api', user_ref => $2)")
+                .await
+                .unwrap();
+            for i in 0..PER_SESSION {
+                // Variable parts differ per call; the issue must not.
+                let message = format!(
+                    "Connection reset by peer while reading from upstream 10.0.{session}.{}",
+                    i % 250
+                );
+                let user = format!("user-{}", i % 50);
+                client
+                    .execute(&statement, &[&message, &user])
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let row = db
+        .client
+        .query_one(
+            "select count(*), sum(events)::bigint, sum(users)::bigint from observe.issues where service = 'api'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), 1, "one issue");
+    let expected = (SESSIONS * PER_SESSION + 1) as i64;
+    assert_eq!(row.get::<_, i64>(1), expected);
+    assert_eq!(row.get::<_, i64>(2), 50);
+    let stored: i64 = db
+        .client
+        .query_one("select count(*) from observe.events", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(stored >= 100 && stored <= expected, "{stored}");
+    // Striping: the writers used several counter slots, not one row.
+    let slots: i64 = db
+        .client
+        .query_one("select count(distinct slot) from observe.issue_counts", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(slots >= 2, "{slots}");
+}
+
+#[tokio::test]
+async fn flood_control_samples_storage_but_counts_exactly() {
+    let db = TestDb::new().await;
+    let c = &db.client;
+    c.batch_execute("set observe.flood_limit = 20")
+        .await
+        .unwrap();
+    const EVENTS: i64 = 2_000;
+    for i in 0..EVENTS {
+        c.execute(
+            "select observe.log_error($1, service => 'worker')",
+            &[&format!("Job {i} exceeded its memory budget")],
+        )
+        .await
+        .unwrap();
+    }
+    // All in well under a minute on any machine this runs on; if the minute
+    // rolled over, the second minute starts a fresh budget, which the bounds
+    // below still allow for.
+    let row = c
+        .query_one(
+            "select (select events from observe.issues where service = 'worker'),
+                    count(*),
+                    count(*) filter (where sample_rate = 1),
+                    coalesce(sum(1 / sample_rate), 0)::float8,
+                    min(sample_rate)::float8
+               from observe.events where service = 'worker'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (counted, stored, full_rate): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+    let (estimate, min_rate): (f64, f64) = (row.get(3), row.get(4));
+    assert_eq!(counted, EVENTS, "counts are exact");
+    // limit * (1 + ln(n / limit)) ≈ 112 expected per minute; allow noise and a
+    // minute boundary.
+    assert!((20..=400).contains(&stored), "stored {stored}");
+    assert!(
+        (20..=40).contains(&full_rate),
+        "stored at rate 1: {full_rate}"
+    );
+    assert!(min_rate < 0.05, "min rate {min_rate}");
+    // Horvitz–Thompson: sum(1/rate) estimates the events stood for; its
+    // standard deviation here is about 16%, so 60% is a 3.8-sigma bound.
+    assert!(
+        (estimate - EVENTS as f64).abs() < EVENTS as f64 * 0.6,
+        "estimate {estimate}"
+    );
+
+    c.batch_execute("set observe.flood_limit = 0")
+        .await
+        .unwrap();
+    for _ in 0..50 {
+        c.execute(
+            "select observe.log_error('Job 1 exceeded its memory budget', service => 'worker')",
+            &[],
+        )
+        .await
+        .unwrap();
+    }
+    let after: i64 = c
+        .query_one(
+            "select count(*) from observe.events where service = 'worker'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(after, stored + 50, "a limit of 0 stores everything");
+}
