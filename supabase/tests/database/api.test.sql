@@ -1,0 +1,102 @@
+-- The shape of pg_observe's SQL API: every public function with its exact
+-- argument types and return type, who it runs as, its volatility, and the
+-- tables, views and types analysts query.
+begin;
+select plan(59);
+
+select has_schema('observe', 'schema observe exists');
+
+select functions_are('observe', array[
+    'log_error', 'log_errors', 'normalize_message', 'fingerprint',
+    'resolve_issue', 'ignore_issue', 'reopen_issue', 'require_issue',
+    'tick', 'schedule_tick', 'grant_supabase_roles',
+    'record_issue_activity', 'delete_issue_dependents'
+], 'observe holds exactly the documented functions');
+
+-- Capture
+select has_function('observe', 'log_error',
+    array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone']);
+select function_returns('observe', 'log_error',
+    array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone'],
+    'uuid');
+select has_function('observe', 'log_error', array['jsonb']);
+select function_returns('observe', 'log_error', array['jsonb'], 'uuid');
+select has_function('observe', 'log_errors', array['jsonb']);
+select function_returns('observe', 'log_errors', array['jsonb'], 'integer');
+
+-- Grouping helpers
+select has_function('observe', 'normalize_message', array['text']);
+select function_returns('observe', 'normalize_message', array['text'], 'text');
+select has_function('observe', 'fingerprint', array['text', 'text', 'text', 'text[]']);
+select function_returns('observe', 'fingerprint', array['text', 'text', 'text', 'text[]'], 'text');
+
+-- Triage
+select has_function('observe', 'resolve_issue', array['bigint', 'text']);
+select function_returns('observe', 'resolve_issue', array['bigint', 'text'], 'observe.issue_groups');
+select has_function('observe', 'ignore_issue', array['bigint', 'timestamp with time zone', 'bigint']);
+select function_returns('observe', 'ignore_issue', array['bigint', 'timestamp with time zone', 'bigint'], 'observe.issue_groups');
+select has_function('observe', 'reopen_issue', array['bigint']);
+select function_returns('observe', 'reopen_issue', array['bigint'], 'observe.issue_groups');
+
+-- Maintenance and setup
+select has_function('observe', 'tick', array[]::text[]);
+select function_returns('observe', 'tick', array[]::text[], 'jsonb');
+select has_function('observe', 'schedule_tick', array['text']);
+select function_returns('observe', 'schedule_tick', array['text'], 'bigint');
+select has_function('observe', 'grant_supabase_roles', array[]::text[]);
+select function_returns('observe', 'grant_supabase_roles', array[]::text[], 'setof record');
+
+-- Callers need EXECUTE only: everything that writes runs as the owner.
+select is_definer('observe', 'log_error',
+    array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone']);
+select is_definer('observe', 'log_error', array['jsonb']);
+select is_definer('observe', 'log_errors', array['jsonb']);
+select is_definer('observe', 'resolve_issue', array['bigint', 'text']);
+select is_definer('observe', 'ignore_issue', array['bigint', 'timestamp with time zone', 'bigint']);
+select is_definer('observe', 'reopen_issue', array['bigint']);
+select is_definer('observe', 'tick', array[]::text[]);
+select is_definer('observe', 'schedule_tick', array['text']);
+select is_definer('observe', 'grant_supabase_roles', array[]::text[]);
+select isnt_definer('observe', 'normalize_message', array['text']);
+select isnt_definer('observe', 'fingerprint', array['text', 'text', 'text', 'text[]']);
+
+-- The pure functions are immutable (usable in indexes and generated
+-- columns); capture is volatile.
+select volatility_is('observe', 'normalize_message', array['text'], 'immutable');
+select volatility_is('observe', 'fingerprint', array['text', 'text', 'text', 'text[]'], 'immutable');
+select volatility_is('observe', 'log_error', array['jsonb'], 'volatile');
+select volatility_is('observe', 'log_errors', array['jsonb'], 'volatile');
+
+-- Tables
+select tables_are('observe', array[
+    'issue_groups', 'issue_hashes', 'issue_counts', 'issue_users',
+    'issue_ignore_counts', 'releases', 'events', 'issue_activity'
+], 'observe holds exactly the documented tables');
+select has_table('observe', 'issue_groups', 'table observe.issue_groups');
+select has_table('observe', 'issue_hashes', 'table observe.issue_hashes');
+select has_table('observe', 'issue_counts', 'table observe.issue_counts');
+select has_table('observe', 'issue_users', 'table observe.issue_users');
+select has_table('observe', 'issue_ignore_counts', 'table observe.issue_ignore_counts');
+select has_table('observe', 'releases', 'table observe.releases');
+select has_table('observe', 'events', 'table observe.events');
+select has_table('observe', 'issue_activity', 'table observe.issue_activity');
+
+-- Views
+select views_are('observe', array['issues', 'issue_overview', 'recent_errors', 'error_rate'],
+    'observe holds exactly the documented views');
+select has_view('observe', 'issues', 'view observe.issues');
+select has_view('observe', 'issue_overview', 'view observe.issue_overview');
+select has_view('observe', 'recent_errors', 'view observe.recent_errors');
+select has_view('observe', 'error_rate', 'view observe.error_rate');
+
+-- Types
+select has_type('observe', 'level', 'type observe.level');
+select has_type('observe', 'issue_status', 'type observe.issue_status');
+select has_enum('observe', 'level', 'observe.level is an enum');
+select has_enum('observe', 'issue_status', 'observe.issue_status is an enum');
+select enum_has_labels('observe', 'level', array['debug', 'info', 'warning', 'error', 'fatal'],
+    'levels in severity order');
+select enum_has_labels('observe', 'issue_status', array['unresolved', 'resolved', 'ignored']);
+
+select * from finish();
+rollback;
