@@ -176,7 +176,10 @@ mod tests {
     #[test]
     fn resolved_issues_regress_on_any_event() {
         let s = state(IssueStatus::Resolved);
-        assert_eq!(on_event(&s, at(0), &mut none()), Some(Transition::Regressed));
+        assert_eq!(
+            on_event(&s, at(0), &mut none()),
+            Some(Transition::Regressed)
+        );
     }
 
     #[test]
