@@ -80,19 +80,27 @@ create table observe.issue_hashes (
 );
 create index issue_hashes_issue_id_idx on observe.issue_hashes (issue_id);
 
--- Exact event counts, striped by backend slot. Rows older than two hours are
--- folded into hourly rows with slot -1 by observe.tick().
+-- Exact event counts, striped by backend slot, per minute, environment and
+-- release. Rows older than two hours are folded into hourly rows with slot
+-- -1 by observe.tick(). Keyed by release so that a release's first sighting
+-- (which "resolved in release X" needs to order releases that are not
+-- semantic versions) and its error volume (which deploy verification needs)
+-- come from the counts, with no further write per event. No CHECK
+-- constraints: values come only from the capture path, and evaluating them
+-- on every update is measurable.
 create table observe.issue_counts (
     issue_id bigint not null,
     bucket timestamptz not null,
     environment text not null default '',
+    release text not null default '',
     slot smallint not null,
-    events bigint not null check (events > 0),
+    events bigint not null,
+    first_seen timestamptz not null default now(),
     last_seen timestamptz not null,
-    last_release text,
-    primary key (issue_id, bucket, environment, slot)
+    primary key (issue_id, bucket, environment, release, slot)
 );
 create index issue_counts_bucket_idx on observe.issue_counts (bucket);
+create index issue_counts_release_idx on observe.issue_counts (release, first_seen) where release <> '';
 
 -- One row per (issue, user). The hash comes from the caller's user reference
 -- before scrubbing, so users whose references scrub alike still count apart.
@@ -110,15 +118,6 @@ create table observe.issue_ignore_counts (
     slot smallint not null,
     events bigint not null,
     primary key (issue_id, slot)
-);
-
--- When each release was first seen, to order releases that are not
--- semantic versions ("resolved in release X" needs to know what is newer).
-create table observe.releases (
-    service text not null,
-    version text not null,
-    first_seen timestamptz not null default now(),
-    primary key (service, version)
 );
 
 create table observe.events (
@@ -139,13 +138,15 @@ create table observe.events (
     user_ref text,
     request_id text,
     unhandled boolean,
-    sample_rate real not null default 1 check (sample_rate > 0 and sample_rate <= 1),
+    sample_rate real not null default 1,
     flags text[] not null default '{}'
 );
 create index events_issue_id_occurred_at_idx on observe.events (issue_id, occurred_at desc);
-create index events_occurred_at_idx on observe.events (occurred_at desc);
+-- BRIN: events arrive roughly in time order, and a BRIN index costs next to
+-- nothing per insert where a second btree would cost a page write.
+create index events_occurred_at_idx on observe.events using brin (occurred_at);
 comment on column observe.events.sample_rate is
-    'Probability with which this event was stored under flood control; sum(1 / sample_rate) estimates the events it stands for.';
+    'Probability (0, 1] with which this event was stored under flood control; sum(1 / sample_rate) estimates the events it stands for.';
 comment on column observe.events.flags is
     'What capture changed: message_truncated, stack_truncated, context_truncated, context_depth_limited, request_truncated, clock_drift.';
 

@@ -41,9 +41,9 @@ to observe_writer, observe_reader;
 -- Readers see everything through the views, which are security_invoker and
 -- therefore need the underlying tables readable under RLS.
 grant select on
-    observe.issues, observe.issue_overview, observe.recent_errors, observe.error_rate,
+    observe.issues, observe.issue_overview, observe.recent_errors, observe.error_rate, observe.releases,
     observe.issue_groups, observe.issue_hashes, observe.issue_counts, observe.issue_users,
-    observe.issue_ignore_counts, observe.releases, observe.events, observe.issue_activity
+    observe.issue_ignore_counts, observe.events, observe.issue_activity
 to observe_reader;
 
 -- Admins triage and may erase events and issues (e.g. for a data subject

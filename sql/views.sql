@@ -27,8 +27,8 @@ select g.id,
   left join lateral (
         select sum(ic.events)::bigint as events,
                max(ic.last_seen) as last_seen,
-               (array_agg(ic.last_release order by ic.last_seen desc)
-                    filter (where ic.last_release is not null))[1] as last_release
+               (array_agg(ic.release order by ic.last_seen desc)
+                    filter (where ic.release <> ''))[1] as last_release
           from observe.issue_counts ic
          where ic.issue_id = g.id
        ) c on true
@@ -141,3 +141,17 @@ select s.service,
  order by m.minute, s.service, s.environment;
 comment on view observe.error_rate is
     'Events per minute for the last hour, per service and environment, with zero-filled minutes.';
+
+create view observe.releases with (security_invoker = true) as
+select g.service,
+       c.release as version,
+       min(c.first_seen) as first_seen,
+       max(c.last_seen) as last_seen,
+       sum(c.events)::bigint as events,
+       count(distinct c.issue_id)::bigint as issues
+  from observe.issue_counts c
+  join observe.issue_groups g on g.id = c.issue_id
+ where c.release <> ''
+ group by g.service, c.release;
+comment on view observe.releases is
+    'Every release events were captured from, per service: when it was first and last seen, its events and issues.';

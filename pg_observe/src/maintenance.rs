@@ -30,17 +30,16 @@ with moved as (
      where slot >= 0 and bucket < date_trunc('hour', now()) - interval '1 hour'
     returning *
 ), hourly as (
-    insert into observe.issue_counts as c (issue_id, bucket, environment, slot, events, last_seen, last_release)
-    select issue_id, date_trunc('hour', bucket), environment, -1, sum(events), max(last_seen),
-           (array_agg(last_release order by last_seen desc) filter (where last_release is not null))[1]
+    insert into observe.issue_counts as c
+           (issue_id, bucket, environment, release, slot, events, first_seen, last_seen)
+    select issue_id, date_trunc('hour', bucket), environment, release, -1,
+           sum(events), min(first_seen), max(last_seen)
       from moved
-     group by issue_id, date_trunc('hour', bucket), environment
-    on conflict (issue_id, bucket, environment, slot) do update
+     group by issue_id, date_trunc('hour', bucket), environment, release
+    on conflict (issue_id, bucket, environment, release, slot) do update
        set events = c.events + excluded.events,
-           last_seen = greatest(c.last_seen, excluded.last_seen),
-           last_release = case when excluded.last_seen >= c.last_seen
-                               then coalesce(excluded.last_release, c.last_release)
-                               else c.last_release end
+           first_seen = least(c.first_seen, excluded.first_seen),
+           last_seen = greatest(c.last_seen, excluded.last_seen)
     returning 1
 )
 select (select count(*) from moved)::bigint";

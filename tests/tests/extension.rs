@@ -209,9 +209,8 @@ async fn create_extension_again_works_and_captures() {
 async fn a_session_that_outlives_its_extension_captures_into_the_new_one() {
     let db = TestDb::new().await;
     let c = &db.client;
-    // This backend keeps prepared plans and caches (e.g. known releases)
-    // from its first capture, and they must not outlive the objects they
-    // describe.
+    // This backend keeps prepared plans from its first capture, and they must
+    // not outlive the objects they describe.
     c.execute(
         "select observe.log_error('first life', release => '2.0.0')",
         &[],
@@ -249,6 +248,41 @@ async fn a_session_that_outlives_its_extension_captures_into_the_new_one() {
         row.get::<_, i64>(2),
         1,
         "release 2.0.0 recorded in the new observe.releases"
+    );
+}
+
+#[tokio::test]
+async fn cached_issue_ids_do_not_outlive_a_recreated_extension() {
+    let db = TestDb::new().await;
+    let c = &db.client;
+    // This backend learns that message A is issue 1.
+    c.execute("select observe.log_error('message A')", &[])
+        .await
+        .unwrap();
+    c.batch_execute("drop extension pg_observe; create extension pg_observe;")
+        .await
+        .unwrap();
+    // Identity values start over: in the new installation issue 1 is B.
+    c.execute("select observe.log_error('message B')", &[])
+        .await
+        .unwrap();
+    c.execute("select observe.log_error('message A')", &[])
+        .await
+        .unwrap();
+    let rows = c
+        .query(
+            "select i.title, count(e.id)
+               from observe.issues i join observe.events e on e.issue_id = i.id
+              group by i.title order by i.title",
+            &[],
+        )
+        .await
+        .unwrap();
+    let got: Vec<(String, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(
+        got,
+        vec![("message A".to_owned(), 1), ("message B".to_owned(), 1)],
+        "A must not be attributed to the new issue 1"
     );
 }
 

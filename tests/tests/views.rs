@@ -522,12 +522,13 @@ async fn tick_folds_old_counter_rows_into_hourly_rows_without_changing_totals() 
         None,
     )
     .await;
-    // Per-minute rows from several backends' slots, in two hours long past
-    // and two environments, as capture would have left them.
+    // Per-minute rows from several backends' slots, in two hours long past,
+    // two environments and two releases, as capture would have left them.
     c.batch_execute(&format!(
-        "insert into observe.issue_counts (issue_id, bucket, environment, slot, events, last_seen, last_release)
-         select {issue}, h + make_interval(mins => m), env, s, m + s + 1, h + make_interval(mins => m, secs => 30),
-                format('1.0.%s', m)
+        "insert into observe.issue_counts
+                (issue_id, bucket, environment, release, slot, events, first_seen, last_seen)
+         select {issue}, h + make_interval(mins => m), env, case when m < 30 then '1.0.1' else '1.0.2' end,
+                s, m + s + 1, h + make_interval(mins => m, secs => 10), h + make_interval(mins => m, secs => 30)
            from (values (date_trunc('hour', now()) - interval '3 hours'),
                         (date_trunc('hour', now()) - interval '5 hours')) as hours(h),
                 (values (''), ('production')) as envs(env),
@@ -575,31 +576,57 @@ async fn tick_folds_old_counter_rows_into_hourly_rows_without_changing_totals() 
 
     let rows = c
         .query(
-            "select bucket = date_trunc('hour', bucket), environment, slot, events, last_release,
+            "select bucket = date_trunc('hour', bucket), environment, release, slot, events,
+                    extract(minute from first_seen)::int, extract(minute from last_seen)::int,
                     bucket < date_trunc('hour', now()) - interval '1 hour'
                from observe.issue_counts where issue_id = $1
-              order by bucket, environment, slot",
+              order by bucket, environment, release, slot",
             &[&issue],
         )
         .await
         .unwrap();
-    let hourly: Vec<(bool, String, i16, i64, String)> = rows
+    type Hourly = (bool, String, String, i16, i64, i32, i32);
+    let hourly: Vec<Hourly> = rows
         .iter()
-        .filter(|r| r.get::<_, bool>(5))
-        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+        .filter(|r| r.get::<_, bool>(7))
+        .map(|r| {
+            (
+                r.get(0),
+                r.get(1),
+                r.get(2),
+                r.get(3),
+                r.get(4),
+                r.get(5),
+                r.get(6),
+            )
+        })
         .collect();
-    // Per hour and environment: sum over minutes 0,7,..,56 and slots 0..3 of m+s+1.
-    let per_hour: i64 = (0..=58)
-        .step_by(7)
-        .map(|m: i64| (0..4).map(|s| m + s + 1).sum::<i64>())
-        .sum();
-    let expected: Vec<(bool, String, i16, i64, String)> = ["", "production", "", "production"]
-        .into_iter()
-        .map(|env| (true, env.to_owned(), -1, per_hour, "1.0.56".to_owned()))
-        .collect();
+    // Minutes 0,7,..,56 and slots 0..3 hold m+s+1 events; release 1.0.1 has
+    // minutes 0..28, release 1.0.2 minutes 35..56.
+    let events = |minutes: std::ops::RangeInclusive<i64>| -> i64 {
+        minutes
+            .step_by(7)
+            .map(|m| (0..4).map(|s| m + s + 1).sum::<i64>())
+            .sum()
+    };
+    let mut expected: Vec<Hourly> = Vec::new();
+    for _hour in 0..2 {
+        for env in ["", "production"] {
+            expected.push((true, env.into(), "1.0.1".into(), -1, events(0..=28), 0, 28));
+            expected.push((
+                true,
+                env.into(),
+                "1.0.2".into(),
+                -1,
+                events(35..=56),
+                35,
+                56,
+            ));
+        }
+    }
     assert_eq!(
         hourly, expected,
-        "one hourly row (slot -1) per hour and environment"
+        "one hourly row (slot -1) per hour, environment and release, keeping first and last seen"
     );
 
     let recent: i64 = c
@@ -663,4 +690,55 @@ async fn tick_merges_late_rows_into_an_existing_hourly_row() {
         .unwrap()
         .get(0);
     assert_eq!(events, 1 + 5 + 6);
+}
+
+// ---------------------------------------------------------------------------
+// observe.releases
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn releases_list_every_release_with_its_volume_and_first_sighting() {
+    let db = TestDb::new().await;
+    let c = &db.client;
+    for (message, release) in [
+        ("Cart total mismatch", Some("shop@1.4.0")),
+        ("Cart total mismatch", Some("shop@1.4.0")),
+        ("Checkout timed out", Some("shop@1.4.0")),
+        ("Cart total mismatch", Some("shop@1.5.0")),
+        ("No release at all", None),
+    ] {
+        capture(c, message, None, release, None, None).await;
+    }
+    let rows = c
+        .query(
+            "select service, version, events, issues, first_seen <= last_seen, first_seen > now() - interval '1 minute'
+               from observe.releases order by version",
+            &[],
+        )
+        .await
+        .unwrap();
+    let got: Vec<(String, String, i64, i64, bool, bool)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("api".into(), "shop@1.4.0".into(), 3, 2, true, true),
+            ("api".into(), "shop@1.5.0".into(), 1, 1, true, true),
+        ]
+    );
+    let first_seen_order: bool = c
+        .query_one(
+            "select (select first_seen from observe.releases where version = 'shop@1.4.0')
+                  < (select first_seen from observe.releases where version = 'shop@1.5.0')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(
+        first_seen_order,
+        "first_seen is when the release first appeared"
+    );
 }

@@ -50,9 +50,7 @@ select $1, h, $3 from unnest($2::text[]) as h
 on conflict do nothing";
 
 /// The hot path in one statement, so one snapshot and one executor run serve
-/// the release, the counter, the event and the user. Nothing here is cached
-/// outside the database: a cache of "releases already recorded" would go
-/// stale when a (sub)transaction rolls back. Every write hangs off the `issue`
+/// the counter, the event and the user. Every write hangs off the `issue`
 /// CTE: for an issue deleted since this backend cached its id, the statement
 /// writes nothing and returns no row, and the caller looks the issue up again.
 /// It touches only this backend's counter row: reading the other backends'
@@ -60,27 +58,19 @@ on conflict do nothing";
 /// the update chains grew until throughput collapsed.
 ///
 /// Parameters: $1 issue, $2 environment ('' for none), $3 slot,
-/// $4 occurred_at, $5 release; then the optional parts' parameters.
+/// $4 occurred_at, $5 release ('' for none); then the optional parts'.
 const RECORD_ISSUE_AND_COUNT: &str = "
 with issue as (
-    select id, service, status::text as status, level::text as level, resolved_in_release,
+    select id, status::text as status, level::text as level, resolved_in_release,
            ignored_until, ignore_until_count, status_changed_at
       from observe.issue_groups
      where id = $1
-), release as (
-    insert into observe.releases (service, version)
-    select service, $5 from issue where $5 is not null
-    on conflict do nothing
-    returning 1
 ), bumped as (
-    insert into observe.issue_counts as c (issue_id, bucket, environment, slot, events, last_seen, last_release)
-    select id, date_trunc('minute', now()), $2, $3, 1, $4, $5 from issue
-    on conflict (issue_id, bucket, environment, slot) do update
+    insert into observe.issue_counts as c (issue_id, bucket, environment, release, slot, events, last_seen)
+    select id, date_trunc('minute', now()), $2, $5, $3, 1, $4 from issue
+    on conflict (issue_id, bucket, environment, release, slot) do update
        set events = c.events + 1,
-           last_seen = greatest(c.last_seen, excluded.last_seen),
-           last_release = case when excluded.last_seen >= c.last_seen
-                               then coalesce(excluded.last_release, c.last_release)
-                               else c.last_release end
+           last_seen = greatest(c.last_seen, excluded.last_seen)
     returning 1
 )";
 
@@ -99,7 +89,7 @@ const RECORD_STORED: &str = "
     insert into observe.events
            (id, issue_id, occurred_at, level, service, environment, release, exception_type, message,
             stack, context, request, tags, user_ref, request_id, unhandled, sample_rate, flags)
-    select $7, id, $4, $8::observe.level, $9, nullif($2, ''), $5, $10, $11,
+    select $7, id, $4, $8::observe.level, $9, nullif($2, ''), nullif($5, ''), $10, $11,
            $12, $13, $14, $15, $16, $17, $18, $19, $20
       from issue
     returning 1
@@ -180,9 +170,14 @@ select coalesce(sum(events), 0)::bigint
   from observe.issue_counts
  where issue_id = $1 and bucket = date_trunc('minute', now())";
 
+/// When two releases of a service were first seen, from the counts.
 const RELEASE_FIRST_SEEN: &str = "
-select (select first_seen from observe.releases where service = $1 and version = $2),
-       (select first_seen from observe.releases where service = $1 and version = $3)";
+select (select min(c.first_seen) from observe.issue_counts c
+          join observe.issue_groups g on g.id = c.issue_id
+         where c.release = $2 and g.service = $1),
+       (select min(c.first_seen) from observe.issue_counts c
+          join observe.issue_groups g on g.id = c.issue_id
+         where c.release = $3 and g.service = $1)";
 
 const ESCALATE_LEVEL: &str = "
 update observe.issue_groups set level = $2::observe.level

@@ -225,7 +225,7 @@ fn record_event(
         event.environment.as_deref().unwrap_or("").into(),
         slot.into(),
         to_pg(event.occurred_at).into(),
-        event.release.as_deref().into(),
+        event.release.as_deref().unwrap_or("").into(),
     ];
     if variant.user || variant.stored {
         args.push(event.user_hash.into());

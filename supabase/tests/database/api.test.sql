@@ -70,24 +70,24 @@ select volatility_is('observe', 'log_errors', array['jsonb'], 'volatile');
 -- Tables
 select tables_are('observe', array[
     'issue_groups', 'issue_hashes', 'issue_counts', 'issue_users',
-    'issue_ignore_counts', 'releases', 'events', 'issue_activity'
+    'issue_ignore_counts', 'events', 'issue_activity'
 ], 'observe holds exactly the documented tables');
 select has_table('observe', 'issue_groups', 'table observe.issue_groups');
 select has_table('observe', 'issue_hashes', 'table observe.issue_hashes');
 select has_table('observe', 'issue_counts', 'table observe.issue_counts');
 select has_table('observe', 'issue_users', 'table observe.issue_users');
 select has_table('observe', 'issue_ignore_counts', 'table observe.issue_ignore_counts');
-select has_table('observe', 'releases', 'table observe.releases');
 select has_table('observe', 'events', 'table observe.events');
 select has_table('observe', 'issue_activity', 'table observe.issue_activity');
 
 -- Views
-select views_are('observe', array['issues', 'issue_overview', 'recent_errors', 'error_rate'],
+select views_are('observe', array['issues', 'issue_overview', 'recent_errors', 'error_rate', 'releases'],
     'observe holds exactly the documented views');
 select has_view('observe', 'issues', 'view observe.issues');
 select has_view('observe', 'issue_overview', 'view observe.issue_overview');
 select has_view('observe', 'recent_errors', 'view observe.recent_errors');
 select has_view('observe', 'error_rate', 'view observe.error_rate');
+select has_view('observe', 'releases', 'view observe.releases');
 
 -- Types
 select has_type('observe', 'level', 'type observe.level');
