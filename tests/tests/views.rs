@@ -742,3 +742,23 @@ async fn releases_list_every_release_with_its_volume_and_first_sighting() {
         "first_seen is when the release first appeared"
     );
 }
+
+#[tokio::test]
+async fn a_rolled_back_capture_does_not_stop_its_user_being_counted() {
+    let db = TestDb::new().await;
+    let c = &db.client;
+    let issue = capture(c, "Quota exceeded", None, None, Some("first-user"), None).await;
+    c.batch_execute(
+        "begin;
+         select observe.log_error('Quota exceeded', service => 'api', user_ref => 'second-user');
+         rollback;",
+    )
+    .await
+    .unwrap();
+    let users = "select users from observe.issues where id = $1";
+    let counted: i64 = c.query_one(users, &[&issue]).await.unwrap().get(0);
+    assert_eq!(counted, 1, "the rolled-back user is not counted");
+    capture(c, "Quota exceeded", None, None, Some("second-user"), None).await;
+    let counted: i64 = c.query_one(users, &[&issue]).await.unwrap().get(0);
+    assert_eq!(counted, 2, "once committed, the user counts");
+}
