@@ -6,6 +6,7 @@
 #      PostgreSQL 15 cluster with pg_cron, one database per test
 #   4. pgTAP tests of the SQL API (supabase/tests), run with pg_prove
 #   5. the criterion benchmarks in test mode (each benchmark runs once)
+# Benchmarks proper: scripts/bench.sh.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -18,8 +19,8 @@ step "setup"
 scripts/setup.sh
 done_step
 
-step "pure Rust tests (pg_observe_core)"
-cargo test -p pg_observe_core
+step "pure Rust tests (pg_observe_core, and the benchmarks' baselines)"
+cargo test -p pg_observe_core -p pg_observe_benches
 done_step
 
 step "#[pg_test]s"

@@ -1,0 +1,7 @@
+\set user random(1, 500)
+insert into bench.bare_events
+       (message, level, service, environment, release, exception_type, stack, context,
+        fingerprint, user_ref, request_id, occurred_at)
+values ('Timeout after 3000ms calling payments provider for order 42', 'error', 'billing', 'production',
+        'billing@2.4.0', 'TimeoutError', null, '{"order_id": 42, "attempt": 1}',
+        null, 'user-' || :user, 'req-' || :client_id, now());

@@ -1,0 +1,19 @@
+-- The baseline: a plain table with exactly log_error's columns, no key,
+-- no index, no trigger. The cheapest place one could put the same data.
+drop schema if exists bench cascade;
+create schema bench;
+create table bench.bare_events (
+    message text,
+    level text,
+    service text,
+    environment text,
+    release text,
+    exception_type text,
+    stack text,
+    context jsonb,
+    fingerprint text[],
+    user_ref text,
+    request_id text,
+    occurred_at timestamptz
+);
+create extension if not exists pg_observe;
