@@ -26,9 +26,13 @@ select id, service, left(title, 60) as title, level, status, events, users, even
 select id, service, status, times_regressed, resolved_in_release, first_release, last_release, culprit
   from observe.issues order by id;
 
-\echo '\n== observe.recent_errors: newest events, PII already scrubbed'
-select occurred_at::time(0) as at, level, service, left(message, 70) as message, url
-  from observe.recent_errors limit 8;
+\echo '\n== observe.recent_errors: the latest event of each issue, PII already scrubbed'
+select at, level, service, message, url
+  from (select distinct on (issue_id) occurred_at, occurred_at::time(0) as at, level, service,
+               left(message, 60) as message, url
+          from observe.recent_errors
+         order by issue_id, occurred_at desc) latest
+ order by occurred_at desc;
 
 \echo '\n== observe.error_rate: events per minute, last hour (non-empty minutes)'
 select service, environment, minute::time(0) as minute, events, issues
