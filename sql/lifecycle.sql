@@ -3,17 +3,39 @@
 -- functions are the triage actions of a person or a bot. Each returns the
 -- issue as it now is; the activity trigger records the change.
 
-create function observe.require_issue(issue_id bigint) returns observe.issue_groups
+-- The one statement that changes an issue's triage state. Applying the state
+-- an issue already has changes nothing, so nothing is recorded.
+create function observe.set_issue_status(
+    issue_id bigint,
+    new_status observe.issue_status,
+    in_release text,
+    until timestamptz,
+    until_count bigint
+)
+returns observe.issue_groups
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
 declare
     issue observe.issue_groups;
 begin
-    select * into issue from observe.issue_groups g where g.id = require_issue.issue_id for update;
+    update observe.issue_groups g
+       set status = new_status,
+           status_reason = 'manual',
+           status_changed_at = now(),
+           resolved_in_release = in_release,
+           ignored_until = until,
+           ignore_until_count = until_count
+     where g.id = set_issue_status.issue_id
+       and (g.status, g.resolved_in_release, g.ignored_until, g.ignore_until_count)
+           is distinct from (new_status, in_release, until, until_count)
+    returning * into issue;
     if not found then
-        raise exception 'issue % does not exist', issue_id
-            using errcode = 'no_data_found';
+        select * into issue from observe.issue_groups g where g.id = set_issue_status.issue_id;
+        if not found then
+            raise exception 'issue % does not exist', issue_id
+                using errcode = 'no_data_found';
+        end if;
     end if;
     return issue;
 end
@@ -25,24 +47,12 @@ language plpgsql
 security definer
 set search_path = pg_catalog, pg_temp
 as $$
-declare
-    issue observe.issue_groups;
 begin
     if in_release is not null and (btrim(in_release) = '' or in_release ~ '[[:cntrl:]]') then
         raise exception 'in_release must be a release name, got %', quote_literal(in_release)
             using errcode = 'invalid_parameter_value';
     end if;
-    perform observe.require_issue(issue_id);
-    update observe.issue_groups g
-       set status = 'resolved',
-           status_reason = 'manual',
-           status_changed_at = now(),
-           resolved_in_release = in_release,
-           ignored_until = null,
-           ignore_until_count = null
-     where g.id = resolve_issue.issue_id
-    returning * into issue;
-    return issue;
+    return observe.set_issue_status(issue_id, 'resolved', in_release, null, null);
 end
 $$;
 comment on function observe.resolve_issue(bigint, text) is
@@ -58,8 +68,6 @@ language plpgsql
 security definer
 set search_path = pg_catalog, pg_temp
 as $$
-declare
-    issue observe.issue_groups;
 begin
     if until is not null and until <= now() then
         raise exception 'until must be in the future, got %', until
@@ -69,18 +77,9 @@ begin
         raise exception 'until_count must be positive, got %', until_count
             using errcode = 'invalid_parameter_value';
     end if;
-    perform observe.require_issue(issue_id);
+    -- "N more events" counts from now, also when re-ignoring.
     delete from observe.issue_ignore_counts c where c.issue_id = ignore_issue.issue_id;
-    update observe.issue_groups g
-       set status = 'ignored',
-           status_reason = 'manual',
-           status_changed_at = now(),
-           resolved_in_release = null,
-           ignored_until = until,
-           ignore_until_count = until_count
-     where g.id = ignore_issue.issue_id
-    returning * into issue;
-    return issue;
+    return observe.set_issue_status(issue_id, 'ignored', null, until, until_count);
 end
 $$;
 comment on function observe.ignore_issue(bigint, timestamptz, bigint) is
@@ -92,23 +91,8 @@ language plpgsql
 security definer
 set search_path = pg_catalog, pg_temp
 as $$
-declare
-    issue observe.issue_groups;
 begin
-    issue := observe.require_issue(issue_id);
-    if issue.status = 'unresolved' then
-        return issue;
-    end if;
-    update observe.issue_groups g
-       set status = 'unresolved',
-           status_reason = 'manual',
-           status_changed_at = now(),
-           resolved_in_release = null,
-           ignored_until = null,
-           ignore_until_count = null
-     where g.id = reopen_issue.issue_id
-    returning * into issue;
-    return issue;
+    return observe.set_issue_status(issue_id, 'unresolved', null, null, null);
 end
 $$;
 comment on function observe.reopen_issue(bigint) is

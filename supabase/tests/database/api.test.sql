@@ -8,7 +8,7 @@ select has_schema('observe', 'schema observe exists');
 
 select functions_are('observe', array[
     'log_error', 'log_errors', 'normalize_message', 'fingerprint',
-    'resolve_issue', 'ignore_issue', 'reopen_issue', 'require_issue',
+    'resolve_issue', 'ignore_issue', 'reopen_issue', 'set_issue_status',
     'tick', 'schedule_tick', 'grant_supabase_roles',
     'record_issue_activity', 'delete_issue_dependents'
 ], 'observe holds exactly the documented functions');
