@@ -27,8 +27,15 @@ psql_q -d postgres -c "create database $DB"
 psql_q -d "$DB" -f "$HERE/setup.sql"
 
 tps() { # clients script
-  pgbench -n -M prepared -h 127.0.0.1 -p "$PGPORT" -U postgres -c "$1" -j 2 -T "$SECONDS_PER_RUN" \
-    -f "$HERE/$2.sql" "$DB" 2>&1 | awk '/^tps/ {print $3}'
+  local out
+  # pgbench still prints a tps after clients abort; a run with any failed
+  # transaction measures something else, so it stops the benchmark.
+  if ! out=$(pgbench -n -M prepared -h 127.0.0.1 -p "$PGPORT" -U postgres -c "$1" -j 2 \
+      -T "$SECONDS_PER_RUN" -f "$HERE/$2.sql" "$DB" 2>&1) || grep -q 'error' <<<"$out"; then
+    printf 'pgbench %s with %s clients failed:\n%s\n' "$2" "$1" "$out" >&2
+    exit 1
+  fi
+  awk '/^tps/ {print $3}' <<<"$out"
 }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 

@@ -132,6 +132,51 @@ async fn eight_sessions_at_full_speed_keep_exact_counts() {
 }
 
 #[tokio::test]
+async fn sessions_racing_to_create_one_issue_all_succeed() {
+    let db = TestDb::new().await;
+    const SESSIONS: usize = 8;
+    const ROUNDS: usize = 25;
+    let mut clients = Vec::new();
+    for _ in 0..SESSIONS {
+        clients.push(std::sync::Arc::new(db.connect().await));
+    }
+    // Each round is a fingerprint nobody has seen; all sessions are released
+    // together, so most of them find no issue and try to create it at once.
+    for round in 0..ROUNDS {
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(SESSIONS));
+        let mut tasks = Vec::new();
+        for client in &clients {
+            let (client, barrier) = (client.clone(), barrier.clone());
+            tasks.push(tokio::spawn(async move {
+                barrier.wait().await;
+                client
+                    .execute(
+                        "select observe.log_error($1, exception_type => $2, service => 'race')",
+                        &[&"Deadline exceeded", &format!("RaceError{round}")],
+                    )
+                    .await
+            }));
+        }
+        for task in tasks {
+            task.await
+                .unwrap()
+                .unwrap_or_else(|e| panic!("round {round}: {}", pg_observe_tests::message(&e)));
+        }
+    }
+    let row = db
+        .client
+        .query_one(
+            "select count(*), min(events), max(events) from observe.issues where service = 'race'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), ROUNDS as i64, "one issue per round");
+    assert_eq!(row.get::<_, i64>(1), SESSIONS as i64);
+    assert_eq!(row.get::<_, i64>(2), SESSIONS as i64);
+}
+
+#[tokio::test]
 async fn flood_control_samples_storage_but_counts_exactly() {
     let db = TestDb::new().await;
     let c = &db.client;

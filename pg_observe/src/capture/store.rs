@@ -315,8 +315,13 @@ fn find_or_create_issue(
                     event.release.as_deref().into(),
                 ],
             )?
-            .first()
-            .get_one::<i64>()?;
+            .into_iter()
+            .next()
+            .map(|row| row.get::<i64>(1))
+            .transpose()?
+            .flatten();
+        // No row: a concurrent session created the issue first (the insert
+        // met its key and did nothing); the next round finds it.
         if let Some(issue_id) = created {
             add_hashes(client, plans, service, hashes, issue_id)?;
             return Ok(issue_id);
