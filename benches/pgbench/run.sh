@@ -31,7 +31,7 @@ tps() { # clients script
   # pgbench still prints a tps after clients abort; a run with any failed
   # transaction measures something else, so it stops the benchmark.
   if ! out=$(pgbench -n -M prepared -h 127.0.0.1 -p "$PGPORT" -U postgres -c "$1" -j 2 \
-      -T "$SECONDS_PER_RUN" -f "$HERE/$2.sql" "$DB" 2>&1) || grep -q 'error' <<<"$out"; then
+      -T "$SECONDS_PER_RUN" -f "$HERE/$2.sql" "$DB" 2>&1) || grep -qE '^pgbench: error|aborted' <<<"$out"; then
     printf 'pgbench %s with %s clients failed:\n%s\n' "$2" "$1" "$out" >&2
     exit 1
   fi
