@@ -315,7 +315,6 @@ fn find_or_create_issue(
                     event.release.as_deref().into(),
                 ],
             )?
-            .into_iter()
             .next()
             .map(|row| row.get::<i64>(1))
             .transpose()?
