@@ -48,8 +48,12 @@ running() { as_pg "$PGBIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; }
 
 start() {
   [ -f "$DATA/PG_VERSION" ] || init
-  if ! running; then
-    as_pg "$PGBIN/pg_ctl" -D "$DATA" -l "$PGDIR/server.log" -w -t 60 start >/dev/null
+  if ! running && ! as_pg "$PGBIN/pg_ctl" -D "$DATA" -l "$PGDIR/server.log" -w -t 60 start >/dev/null; then
+    # pg_ctl only says "examine the log"; the usual cause, another server on
+    # the same port, is in the log's last lines.
+    echo "cluster.sh: PostgreSQL did not start on port $PGPORT; $PGDIR/server.log ends:" >&2
+    tail -n 5 "$PGDIR/server.log" >&2
+    exit 1
   fi
   psql_admin -tAc "select 1 from pg_database where datname = '$CRON_DB'" | grep -q 1 \
     || psql_admin -qc "create database $CRON_DB"
