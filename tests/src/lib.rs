@@ -58,6 +58,15 @@ impl TestDb {
         TestDb { name, url, client }
     }
 
+    /// The single value of a one-row, one-column query without parameters.
+    pub async fn scalar<T: tokio_postgres::types::FromSqlOwned>(&self, sql: &str) -> T {
+        self.client
+            .query_one(sql, &[])
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {}", message(&e)))
+            .get(0)
+    }
+
     /// Another superuser connection to the same database.
     pub async fn connect(&self) -> Client {
         connect(&self.url).await

@@ -172,12 +172,7 @@ async fn bad_arguments_get_precise_sqlstates() {
         assert_eq!(sqlstate(&err), code, "{sql}: {}", message(&err));
         assert!(message(&err).contains(text), "{sql}: {}", message(&err));
     }
-    let stored: i64 = db
-        .client
-        .query_one("select count(*) from observe.events", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let stored: i64 = db.scalar("select count(*) from observe.events").await;
     assert_eq!(stored, 0, "refused events must leave nothing behind");
 }
 
@@ -370,12 +365,7 @@ async fn batches_are_all_or_nothing() {
         .map(|r| r.get(0))
         .collect();
     assert_eq!(stored, ["a", "b", "c"]);
-    let empty: i32 = db
-        .client
-        .query_one("select observe.log_errors('[]')", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let empty: i32 = db.scalar("select observe.log_errors('[]')").await;
     assert_eq!(empty, 0);
 }
 
@@ -442,13 +432,7 @@ async fn plpgsql_exception_handlers_capture_sqlerrm_sqlstate_and_context() {
     }
     // Different constraints are different problems.
     let issues: i64 = db
-        .client
-        .query_one(
-            "select count(*) from observe.issues where service = 'accounts'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+        .scalar("select count(*) from observe.issues where service = 'accounts'")
+        .await;
     assert_eq!(issues, 2);
 }

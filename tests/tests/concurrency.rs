@@ -52,14 +52,8 @@ async fn writers_of_one_issue_never_wait_on_each_other() {
     holder.batch_execute("commit").await.unwrap();
 
     let events: i64 = db
-        .client
-        .query_one(
-            "select events from observe.issues where service = 'api'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+        .scalar("select events from observe.issues where service = 'api'")
+        .await;
     assert_eq!(events, 22);
 }
 
@@ -114,20 +108,12 @@ async fn eight_sessions_at_full_speed_keep_exact_counts() {
     let expected = (SESSIONS * PER_SESSION + 1) as i64;
     assert_eq!(row.get::<_, i64>(1), expected);
     assert_eq!(row.get::<_, i64>(2), 50);
-    let stored: i64 = db
-        .client
-        .query_one("select count(*) from observe.events", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let stored: i64 = db.scalar("select count(*) from observe.events").await;
     assert!(stored >= 100 && stored <= expected, "{stored}");
     // Striping: the writers used several counter slots, not one row.
     let slots: i64 = db
-        .client
-        .query_one("select count(distinct slot) from observe.issue_counts", &[])
-        .await
-        .unwrap()
-        .get(0);
+        .scalar("select count(distinct slot) from observe.issue_counts")
+        .await;
     assert!(slots >= 2, "{slots}");
 }
 

@@ -147,15 +147,11 @@ async fn the_roles_survive_the_drop() {
         "roles are cluster-wide"
     );
     let admin_inherits: bool = db
-        .client
-        .query_one(
+        .scalar(
             "select pg_has_role('observe_admin', 'observe_writer', 'member')
                 and pg_has_role('observe_admin', 'observe_reader', 'member')",
-            &[],
         )
-        .await
-        .unwrap()
-        .get(0);
+        .await;
     assert!(admin_inherits, "observe_admin keeps its memberships");
 }
 
@@ -306,23 +302,9 @@ async fn the_schema_is_pinned_by_the_control_file() {
         message(&err)
     );
     let installed: i64 = db
-        .client
-        .query_one(
-            "select count(*) from pg_extension where extname = 'pg_observe'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+        .scalar("select count(*) from pg_extension where extname = 'pg_observe'")
+        .await;
     assert_eq!(installed, 0);
-    let in_public: i64 = db
-        .client
-        .query_one(
-            "select count(*) from pg_proc where pronamespace = 'public'::regnamespace and proname = 'log_error'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let in_public: i64 = db.scalar("select count(*) from pg_proc where pronamespace = 'public'::regnamespace and proname = 'log_error'").await;
     assert_eq!(in_public, 0, "nothing was created in public");
 }

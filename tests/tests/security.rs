@@ -175,16 +175,8 @@ async fn nothing_in_the_schema_is_granted_to_public() {
     assert!(granted.is_empty(), "granted to PUBLIC: {granted:#?}");
 
     // The query must actually see the objects it vets.
-    let seen: i64 = db
-        .client
-        .query_one(
-            "select (select count(*) from pg_class where relnamespace = 'observe'::regnamespace and relkind in ('r', 'v', 'S'))
-                  + (select count(*) from pg_proc where pronamespace = 'observe'::regnamespace)",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let seen: i64 = db.scalar("select (select count(*) from pg_class where relnamespace = 'observe'::regnamespace and relkind in ('r', 'v', 'S'))
+                  + (select count(*) from pg_proc where pronamespace = 'observe'::regnamespace)").await;
     assert!(
         seen >= 25,
         "only {seen} relations and functions found in observe"
@@ -216,15 +208,7 @@ async fn no_type_in_the_schema_is_usable_by_public() {
         "types with USAGE granted to PUBLIC: {usable:?}"
     );
 
-    let enums: i64 = db
-        .client
-        .query_one(
-            "select count(*) from pg_type where typnamespace = 'observe'::regnamespace and typtype = 'e'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let enums: i64 = db.scalar("select count(*) from pg_type where typnamespace = 'observe'::regnamespace and typtype = 'e'").await;
     assert_eq!(
         enums, 2,
         "observe.level and observe.issue_status are vetted"
@@ -370,12 +354,7 @@ async fn writer_can_call_every_capture_form() {
         .expect("log_errors(jsonb) as writer")
         .get(0);
     assert_eq!(stored, 2);
-    let events: i64 = db
-        .client
-        .query_one("select count(*) from observe.events", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let events: i64 = db.scalar("select count(*) from observe.events").await;
     assert_eq!(
         events, 4,
         "all four events written by the writer are stored"
@@ -778,15 +757,7 @@ async fn grant_supabase_roles_needs_the_supabase_roles() {
         hint.contains("observe_writer") && hint.contains("Supabase"),
         "the hint says what to do instead: {hint:?}"
     );
-    let names: i64 = db
-        .client
-        .query_one(
-            "select count(*) from pg_roles where rolname in ('anon', 'authenticated', 'service_role')",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let names: i64 = db.scalar("select count(*) from pg_roles where rolname in ('anon', 'authenticated', 'service_role')").await;
     assert_eq!(names, 3, "the rename was rolled back");
 }
 
@@ -880,14 +851,8 @@ async fn anon_and_authenticated_members_can_capture_but_not_read() {
         expect_denied(&client, "delete from observe.events", api_role).await;
     }
     let captured: i64 = db
-        .client
-        .query_one(
-            "select count(*) from observe.events where message = 'from the browser'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+        .scalar("select count(*) from observe.events where message = 'from the browser'")
+        .await;
     assert_eq!(captured, 2);
 }
 
