@@ -22,6 +22,15 @@ struct Case {
     keys: &'static [&'static str],
 }
 
+/// The same panic of the same program, printed by several toolchains in full
+/// and short form: one set of grouping keys for all of them.
+const MYAPP_PANIC_KEYS: &[&str] = &[
+    "orders.rs|myapp::handlers::orders::Repo::nth",
+    "orders.rs|myapp::handlers::orders::create::{closure}",
+    "orders.rs|myapp::handlers::orders::create",
+    "main.rs|myapp::main",
+];
+
 /// One row per file in `tests/fixtures/stacks/`; `every_fixture_has_a_case` keeps the
 /// two in step.
 const CASES: &[Case] = &[
@@ -184,12 +193,7 @@ const CASES: &[Case] = &[
         exception_type: Some("panic"),
         frames: 49,
         in_app: &[20, 21, 29, 30],
-        keys: &[
-            "orders.rs|myapp::handlers::orders::Repo::nth",
-            "orders.rs|myapp::handlers::orders::create::{closure}",
-            "orders.rs|myapp::handlers::orders::create",
-            "main.rs|myapp::main",
-        ],
+        keys: MYAPP_PANIC_KEYS,
     },
     Case {
         fixture: "rust_panic_backtrace_short",
@@ -197,12 +201,7 @@ const CASES: &[Case] = &[
         exception_type: Some("panic"),
         frames: 18,
         in_app: &[6, 7, 15, 16],
-        keys: &[
-            "orders.rs|myapp::handlers::orders::Repo::nth",
-            "orders.rs|myapp::handlers::orders::create::{closure}",
-            "orders.rs|myapp::handlers::orders::create",
-            "main.rs|myapp::main",
-        ],
+        keys: MYAPP_PANIC_KEYS,
     },
     Case {
         fixture: "rust_panic_rust175_full",
@@ -210,12 +209,7 @@ const CASES: &[Case] = &[
         exception_type: Some("panic"),
         frames: 49,
         in_app: &[20, 21, 29, 30],
-        keys: &[
-            "orders.rs|myapp::handlers::orders::Repo::nth",
-            "orders.rs|myapp::handlers::orders::create::{closure}",
-            "orders.rs|myapp::handlers::orders::create",
-            "main.rs|myapp::main",
-        ],
+        keys: MYAPP_PANIC_KEYS,
     },
     Case {
         fixture: "rust_panic_rust175_short",
@@ -223,12 +217,7 @@ const CASES: &[Case] = &[
         exception_type: Some("panic"),
         frames: 18,
         in_app: &[6, 7, 15, 16],
-        keys: &[
-            "orders.rs|myapp::handlers::orders::Repo::nth",
-            "orders.rs|myapp::handlers::orders::create::{closure}",
-            "orders.rs|myapp::handlers::orders::create",
-            "main.rs|myapp::main",
-        ],
+        keys: MYAPP_PANIC_KEYS,
     },
     Case {
         fixture: "rust_tokio_expect_panic",
