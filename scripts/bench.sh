@@ -6,7 +6,7 @@
 #   3. SQL: observe.fingerprint over a million stored messages vs a
 #      regexp_replace chain and md5
 # Writes the figures, the commands and the machine to benches/RESULTS.md.
-# Takes about 25 minutes; run it on an otherwise idle machine.
+# Takes about 20 minutes; run it on an otherwise idle machine.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -63,7 +63,7 @@ $fence
 
 ## 2. pgbench: \`observe.log_error\` against a bare INSERT
 
-\`benches/pgbench/run.sh\` (ROUNDS=3, 10 s per run, \`-M prepared\`, \`-j 2\`)
+\`benches/pgbench/run.sh\` (ROUNDS=${ROUNDS:-3}, ${SECONDS_PER_RUN:-10} s per run, \`-M prepared\`, \`-j 2\`)
 
 The bare INSERT writes the same twelve columns into a table with no key,
 index or trigger. log_error also normalizes, fingerprints and scrubs the
@@ -77,7 +77,7 @@ $(cat "$LOG/pgbench.md")
 
 ## 3. SQL: \`observe.fingerprint\` over stored messages
 
-\`benches/sql/fingerprint.sh\` (MESSAGES=1000000, ROUNDS=3)
+\`benches/sql/fingerprint.sh\` (MESSAGES=${MESSAGES:-1000000}, ROUNDS=${ROUNDS:-3})
 
 Baselines: the same normalization as a chain of \`regexp_replace\` in SQL
 (\`benches/sql/normalize_regexp.sql\`, hashed with md5 so that both give a
