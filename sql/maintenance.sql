@@ -1,6 +1,56 @@
--- Scheduling of observe.tick() through pg_cron, when pg_cron is there.
--- pg_cron runs jobs only from the database named by cron.database_name; in
--- any other database the cron schema is absent and this says what to do.
+-- Folding the count queue, and scheduling observe.tick() through pg_cron
+-- when pg_cron is there. pg_cron runs jobs only from the database named by
+-- cron.database_name; in any other database the cron schema is absent and
+-- the error says what to do.
+
+-- Moves every queued event into issue_counts and issue_users in one pass.
+-- One folder at a time: a second would find nothing the first has not
+-- taken, and two of them upserting the same counter rows in different
+-- orders could deadlock. Events of issues deleted meanwhile are dropped.
+create function observe.fold_counts()
+returns bigint
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    folded bigint;
+begin
+    if not pg_try_advisory_xact_lock(hashtext('observe.fold_counts')) then
+        return 0;
+    end if;
+    with taken as (
+        delete from observe.count_queue returning *
+    ), live as (
+        select t.* from taken t join observe.issue_groups g on g.id = t.issue_id
+    ), counted as (
+        insert into observe.issue_counts as c
+               (issue_id, bucket, environment, release, slot, events, first_seen, last_seen)
+        select issue_id, date_trunc('minute', counted_at), environment, release, 0,
+               count(*), min(counted_at), max(occurred_at)
+          from live
+         group by issue_id, date_trunc('minute', counted_at), environment, release
+        on conflict (issue_id, bucket, environment, release, slot) do update
+           set events = c.events + excluded.events,
+               first_seen = least(c.first_seen, excluded.first_seen),
+               last_seen = greatest(c.last_seen, excluded.last_seen)
+        returning 1
+    ), users as (
+        insert into observe.issue_users (issue_id, user_hash, first_seen)
+        select issue_id, user_hash, min(counted_at)
+          from live
+         where user_hash is not null
+         group by issue_id, user_hash
+        on conflict do nothing
+        returning 1
+    )
+    select count(*) into folded from taken;
+    update observe.fold_state set folded_at = now();
+    return folded;
+end
+$$;
+comment on function observe.fold_counts() is
+    'Folds queued event counts into observe.issue_counts and observe.issue_users; returns how many events it folded. Capture calls it when nothing has for a second, and observe.tick() every minute; counts read through the views are exact either way.';
 
 create function observe.schedule_tick(schedule text default '* * * * *')
 returns bigint

@@ -5,10 +5,16 @@
 --    to issue_groups: an RI check takes FOR KEY SHARE on the parent row, and
 --    eight sessions doing that to one hot issue turn it into a multixact
 --    bottleneck. Deleting an issue cleans its dependents by trigger instead.
---  * Counts are never a column of the issue row. Each backend increments its
---    own row in issue_counts (one per issue, minute, environment and backend
---    slot), so concurrent writers of one issue never wait on each other, and
---    the exact count is the sum over those rows.
+--  * Counts are never a column of the issue row, and capture does not
+--    increment a counter either: each event appends one row to count_queue,
+--    the cheapest write there is (no key, no update, nobody to wait for), and
+--    observe.fold_counts() moves the queue into issue_counts in batches.
+--    Readers see exact counts at once through observe.event_counts, which
+--    adds the queue to the folded counts.
+--  * Capture caches, per backend, which issues are unresolved at a level at
+--    least the event's; only those events take the one-insert path. Every
+--    change to issue_groups announces itself (issue_groups_changed below), so
+--    a resolve or delete reaches every backend's cache before its next event.
 
 -- The schema is created by the extension script (pgrx emits it for the
 -- `observe` #[pg_schema] module; the control file names pg_catalog, as
@@ -80,14 +86,13 @@ create table observe.issue_hashes (
 );
 create index issue_hashes_issue_id_idx on observe.issue_hashes (issue_id);
 
--- Exact event counts, striped by backend slot, per minute, environment and
--- release. Rows older than two hours are folded into hourly rows with slot
--- -1 by observe.tick(). Keyed by release so that a release's first sighting
--- (which "resolved in release X" needs to order releases that are not
--- semantic versions) and its error volume (which deploy verification needs)
--- come from the counts, with no further write per event. No CHECK
--- constraints: values come only from the capture path, and evaluating them
--- on every update is measurable.
+-- Exact event counts, per minute, environment and release, folded from
+-- count_queue by observe.fold_counts() (slot 0). Rows older than two hours
+-- are folded into hourly rows with slot -1 by observe.tick(). Keyed by
+-- release so that a release's first sighting (which "resolved in release X"
+-- needs to order releases that are not semantic versions) and its error
+-- volume (which deploy verification needs) come from the counts, with no
+-- further write per event.
 create table observe.issue_counts (
     issue_id bigint not null,
     bucket timestamptz not null,
@@ -98,16 +103,33 @@ create table observe.issue_counts (
     first_seen timestamptz not null default now(),
     last_seen timestamptz not null,
     primary key (issue_id, bucket, environment, release, slot)
-) with (
-    -- Every row is updated in place many times a minute, by one backend
-    -- each, on pages other backends update too. Free space keeps those
-    -- updates HOT while pruning waits for a moment with no other pin; with
-    -- 1,000 busy issues and eight writers it steadied throughput (measured
-    -- in benches/RESULTS.md). Hourly compaction keeps the table small.
-    fillfactor = 20
 );
 create index issue_counts_bucket_idx on observe.issue_counts (bucket);
 create index issue_counts_release_idx on observe.issue_counts (release, first_seen) where release <> '';
+
+-- One row per captured event not yet folded into issue_counts and
+-- issue_users. The index serves flood control's per-issue count of the
+-- current minute and the views' per-issue reads; observe.fold_counts()
+-- empties the queue.
+create table observe.count_queue (
+    issue_id bigint not null,
+    counted_at timestamptz not null,
+    environment text not null,
+    release text not null,
+    occurred_at timestamptz not null,
+    user_hash bigint
+);
+create index count_queue_issue_id_idx on observe.count_queue (issue_id);
+comment on table observe.count_queue is
+    'Events counted but not yet folded into observe.issue_counts; observe.fold_counts() empties it.';
+
+-- When the queue was last folded. Capture folds it itself when nothing else
+-- has for a while, so the queue stays short without any scheduler.
+create table observe.fold_state (
+    singleton boolean primary key default true check (singleton),
+    folded_at timestamptz not null
+);
+insert into observe.fold_state (folded_at) values (now());
 
 -- One row per (issue, user). The hash comes from the caller's user reference
 -- before scrubbing, so users whose references scrub alike still count apart.
@@ -118,8 +140,9 @@ create table observe.issue_users (
     primary key (issue_id, user_hash)
 );
 
--- Events counted towards "ignore until N more events", striped like
--- issue_counts; emptied whenever the issue is ignored again.
+-- Events counted towards "ignore until N more events", striped by backend
+-- slot so that concurrent writers of one ignored issue update different
+-- rows; emptied whenever the issue is ignored again.
 create table observe.issue_ignore_counts (
     issue_id bigint not null,
     slot smallint not null,
@@ -218,6 +241,25 @@ create trigger issue_groups_activity
     after insert or update on observe.issue_groups
     for each row execute function observe.record_issue_activity();
 
+-- Capture caches which issues are unresolved (see the notes at the top).
+-- Any change to an issue, by whatever path, tells every backend to forget
+-- that cache; it is rare next to events, and the next event of each issue
+-- reads the issue row again.
+create function observe.issue_groups_changed() returns trigger
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    perform observe.announce_issue_change();
+    return null;
+end
+$$;
+
+create trigger issue_groups_changed
+    after update or delete or truncate on observe.issue_groups
+    for each statement execute function observe.issue_groups_changed();
+
 create function observe.delete_issue_dependents() returns trigger
 language plpgsql
 security definer
@@ -226,6 +268,7 @@ as $$
 begin
     delete from observe.issue_hashes where issue_id in (select id from gone);
     delete from observe.issue_counts where issue_id in (select id from gone);
+    delete from observe.count_queue where issue_id in (select id from gone);
     delete from observe.issue_users where issue_id in (select id from gone);
     delete from observe.issue_ignore_counts where issue_id in (select id from gone);
     delete from observe.events where issue_id in (select id from gone);

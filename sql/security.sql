@@ -7,6 +7,7 @@ revoke all on schema observe from public;
 revoke all on all tables in schema observe from public;
 revoke all on all sequences in schema observe from public;
 revoke all on all functions in schema observe from public;
+revoke all on all procedures in schema observe from public;
 -- Every type: the two enums and the row type of each table and view.
 do $types$
 declare
@@ -42,8 +43,9 @@ to observe_writer, observe_reader;
 -- therefore need the underlying tables readable under RLS.
 grant select on
     observe.issues, observe.issue_overview, observe.recent_errors, observe.error_rate, observe.releases,
-    observe.issue_groups, observe.issue_hashes, observe.issue_counts, observe.issue_users,
-    observe.issue_ignore_counts, observe.events, observe.issue_activity
+    observe.event_counts,
+    observe.issue_groups, observe.issue_hashes, observe.issue_counts, observe.count_queue, observe.issue_users,
+    observe.issue_ignore_counts, observe.events, observe.issue_activity, observe.fold_state
 to observe_reader;
 
 -- Admins triage and may erase events and issues (e.g. for a data subject
@@ -53,6 +55,7 @@ grant execute on function
     observe.ignore_issue(bigint, timestamptz, bigint),
     observe.reopen_issue(bigint),
     observe.tick(),
+    observe.fold_counts(),
     observe.schedule_tick(text)
 to observe_admin;
 grant delete on observe.events, observe.issue_groups to observe_admin;

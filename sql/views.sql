@@ -1,6 +1,16 @@
 -- Views for analysts. All are security_invoker, so the row level security
 -- of the tables beneath applies to whoever queries them.
 
+create view observe.event_counts with (security_invoker = true) as
+select issue_id, bucket, environment, release, slot, events, first_seen, last_seen
+  from observe.issue_counts
+ union all
+select issue_id, date_trunc('minute', counted_at), environment, release, 0::smallint, 1::bigint,
+       counted_at, occurred_at
+  from observe.count_queue;
+comment on view observe.event_counts is
+    'Exact event counts: the folded observe.issue_counts plus the events still queued, one row each.';
+
 create view observe.issues with (security_invoker = true) as
 select g.id,
        g.service,
@@ -29,13 +39,14 @@ select g.id,
                max(ic.last_seen) as last_seen,
                (array_agg(ic.release order by ic.last_seen desc)
                     filter (where ic.release <> ''))[1] as last_release
-          from observe.issue_counts ic
+          from observe.event_counts ic
          where ic.issue_id = g.id
        ) c on true
   left join lateral (
         select count(*)::bigint as users
-          from observe.issue_users iu
-         where iu.issue_id = g.id
+          from (select iu.user_hash from observe.issue_users iu where iu.issue_id = g.id
+                 union
+                select q.user_hash from observe.count_queue q where q.issue_id = g.id and q.user_hash is not null) known
        ) u on true;
 comment on view observe.issues is
     'One row per (service, fingerprint): exact event count, affected users, first/last seen and release, status.';
@@ -71,13 +82,13 @@ select i.id,
                                                  and ic.bucket < now() - interval '24 hours'), 0)::bigint as events_prev_24h,
                array(select coalesce(sum(h.events), 0)::bigint
                        from generate_series(0, 23) as hour_ago
-                       left join observe.issue_counts h
+                       left join observe.event_counts h
                          on h.issue_id = i.id
                         and h.bucket >= date_trunc('hour', now()) - make_interval(hours => hour_ago)
                         and h.bucket < date_trunc('hour', now()) - make_interval(hours => hour_ago - 1)
                       group by hour_ago
                       order by hour_ago desc) as hourly_24h
-          from observe.issue_counts ic
+          from observe.event_counts ic
          where ic.issue_id = i.id
            and ic.bucket >= now() - interval '7 days'
        ) w
@@ -122,7 +133,7 @@ with minutes as (
            ic.bucket as minute,
            sum(ic.events)::bigint as events,
            count(distinct ic.issue_id)::bigint as issues
-      from observe.issue_counts ic
+      from observe.event_counts ic
       join observe.issue_groups g on g.id = ic.issue_id
      where ic.slot >= 0
        and ic.bucket >= date_trunc('minute', now()) - interval '59 minutes'
@@ -149,7 +160,7 @@ select g.service,
        max(c.last_seen) as last_seen,
        sum(c.events)::bigint as events,
        count(distinct c.issue_id)::bigint as issues
-  from observe.issue_counts c
+  from observe.event_counts c
   join observe.issue_groups g on g.id = c.issue_id
  where c.release <> ''
  group by g.service, c.release;

@@ -50,6 +50,7 @@ extension_sql_file!("../../sql/security.sql", name = "security", finalize);
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     settings::register();
+    capture::register();
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! `observe.tick()`: the periodic work that no event triggers. pg_cron calls
 //! it every minute once `observe.schedule_tick()` has registered it; any other
-//! scheduler may call it instead.
+//! scheduler may call it instead. It folds the count queue first, so that
+//! compaction and the ignore conditions see every event even where nothing
+//! runs `observe.fold_counts()` more often.
 
 use chrono::Utc;
 use pg_observe_core::lifecycle::{wake, IssueState, IssueStatus};
@@ -44,12 +46,16 @@ with moved as (
 )
 select (select count(*) from moved)::bigint";
 
-/// Wakes ignored issues whose condition has run out and compacts old counter
-/// rows; returns what it did as JSON.
+/// Folds the count queue, wakes ignored issues whose condition has run out
+/// and compacts old counter rows; returns what it did as JSON.
 #[pg_extern(schema = "observe", volatile, parallel_unsafe, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn tick() -> JsonB {
     match Spi::connect_mut(|client| -> SpiResult<serde_json::Value> {
+        let folded = client
+            .update("select observe.fold_counts()", None, &[])?
+            .first()
+            .get_one::<i64>()?;
         let now = Utc::now();
         let mut due = Vec::new();
         for row in client.update(IGNORED_WITH_CONDITION, None, &[])? {
@@ -80,7 +86,11 @@ fn tick() -> JsonB {
             .update(COMPACT_COUNTS, None, &[])?
             .first()
             .get_one::<i64>()?;
-        Ok(json!({ "woken": due.len(), "compacted_rows": compacted.unwrap_or(0) }))
+        Ok(json!({
+            "folded": folded.unwrap_or(0),
+            "woken": due.len(),
+            "compacted_rows": compacted.unwrap_or(0),
+        }))
     }) {
         Ok(summary) => JsonB(summary),
         Err(e) => raise_internal("tick", e),

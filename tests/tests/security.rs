@@ -586,11 +586,17 @@ async fn deleting_an_issue_removes_everything_that_belongs_to_it() {
         )
         .await
         .unwrap();
+    // Folded counts, and then an event still queued.
+    db.client
+        .execute("select observe.fold_counts()", &[])
+        .await
+        .unwrap();
     seed_issue(&db, "erase this issue").await;
 
     let dependents = [
         "select count(*) from observe.events where issue_id = $1",
         "select count(*) from observe.issue_counts where issue_id = $1",
+        "select count(*) from observe.count_queue where issue_id = $1",
         "select count(*) from observe.issue_hashes where issue_id = $1",
         "select count(*) from observe.issue_users where issue_id = $1",
         "select count(*) from observe.issue_activity where issue_id = $1",

@@ -318,6 +318,9 @@ async fn overview_trend_compares_the_last_two_days() {
     )
     .await
     .unwrap();
+    c.execute("select observe.fold_counts()", &[])
+        .await
+        .unwrap();
     c.execute(
         "update observe.issue_counts set bucket = bucket - interval '30 hours' where issue_id = $1",
         &[&quiet],
@@ -429,7 +432,7 @@ async fn error_rate_has_sixty_zero_filled_minutes_per_service_and_environment() 
     .await
     .unwrap();
     let minute: DateTime<Utc> = c
-        .query_one("select bucket from observe.issue_counts limit 1", &[])
+        .query_one("select bucket from observe.event_counts limit 1", &[])
         .await
         .unwrap()
         .get(0);
@@ -491,6 +494,9 @@ async fn error_rate_ignores_counts_older_than_an_hour() {
     let db = TestDb::new().await;
     let c = &db.client;
     let issue = simple(c, "Old spike").await;
+    c.execute("select observe.fold_counts()", &[])
+        .await
+        .unwrap();
     c.execute(
         "update observe.issue_counts set bucket = date_trunc('minute', now() - interval '2 hours') where issue_id = $1",
         &[&issue],

@@ -3,9 +3,12 @@
 //! so scrubbing, limits, grouping, flood control and the issue lifecycle
 //! apply identically whatever the source.
 
+mod fold;
+mod issue_cache;
 mod plans;
 mod store;
 
+pub use issue_cache::register;
 pub use plans::REOPEN;
 
 use chrono::Utc;

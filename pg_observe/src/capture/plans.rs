@@ -22,14 +22,15 @@ pub struct Plans {
     pub find_issue: OwnedPreparedStatement,
     pub create_issue: OwnedPreparedStatement,
     pub add_hashes: OwnedPreparedStatement,
-    /// Counts, stores and attributes one event to a known issue, one plan
-    /// per [`RecordVariant`] (indexed by `RecordVariant::index`).
-    record_event: [OwnedPreparedStatement; 4],
+    pub queue_count: OwnedPreparedStatement,
+    /// Reads the issue and counts one event, without and with storing it.
+    record_event: [OwnedPreparedStatement; 2],
     pub minute_events: OwnedPreparedStatement,
     pub release_first_seen: OwnedPreparedStatement,
     pub escalate_level: OwnedPreparedStatement,
     pub count_ignored_event: OwnedPreparedStatement,
     pub reopen: OwnedPreparedStatement,
+    pub fold_if_stale: OwnedPreparedStatement,
 }
 
 const FIND_ISSUE: &str = "
@@ -49,48 +50,43 @@ insert into observe.issue_hashes (service, hash, issue_id)
 select $1, h, $3 from unnest($2::text[]) as h
 on conflict do nothing";
 
-/// The hot path in one statement, so one snapshot and one executor run serve
-/// the counter, the event and the user. Every write hangs off the `issue`
-/// CTE: for an issue deleted since this backend cached its id, the statement
-/// writes nothing and returns no row, and the caller looks the issue up again.
-/// It touches only this backend's counter row: reading the other backends'
-/// rows on every event kept their page pinned, so HOT pruning never ran and
-/// the update chains grew until throughput collapsed.
+/// An event of an issue this backend knows to be unresolved at the event's
+/// level or above, which flood control does not store: counting it is all
+/// there is to do.
 ///
-/// Parameters: $1 issue, $2 environment ('' for none), $3 slot,
-/// $4 occurred_at, $5 release ('' for none); then the optional parts'.
+/// Parameters: $1 issue, $2 environment ('' for none), $3 release ('' for
+/// none), $4 occurred_at, $5 user hash.
+const QUEUE_COUNT: &str = "
+insert into observe.count_queue (issue_id, counted_at, environment, release, occurred_at, user_hash)
+values ($1, now(), $2, $3, $4, $5)";
+
+/// Any other event, in one statement, so one snapshot and one executor run
+/// serve the issue read, the count and the stored event. Every write hangs
+/// off the `issue` CTE: for an issue deleted since this backend cached its
+/// id, the statement writes nothing and returns no row, and the caller looks
+/// the issue up again.
+///
+/// Parameters as QUEUE_COUNT's; then the stored event's.
 const RECORD_ISSUE_AND_COUNT: &str = "
 with issue as (
     select id, status::text as status, level::text as level, resolved_in_release,
            ignored_until, ignore_until_count, status_changed_at
       from observe.issue_groups
      where id = $1
-), bumped as (
-    insert into observe.issue_counts as c (issue_id, bucket, environment, release, slot, events, last_seen)
-    select id, date_trunc('minute', now()), $2, $5, $3, 1, $4 from issue
-    on conflict (issue_id, bucket, environment, release, slot) do update
-       set events = c.events + 1,
-           last_seen = greatest(c.last_seen, excluded.last_seen)
+), queued as (
+    insert into observe.count_queue (issue_id, counted_at, environment, release, occurred_at, user_hash)
+    select id, now(), $2, $3, $4, $5 from issue
     returning 1
 )";
 
-/// $6 user hash (following the count parameters).
-const RECORD_USER: &str = "
-, users as (
-    insert into observe.issue_users (issue_id, user_hash)
-    select id, $6 from issue
-    on conflict do nothing
-    returning 1
-)";
-
-/// $7.. the event's columns (following the count and user parameters).
+/// $6.. the event's columns (following the count parameters).
 const RECORD_STORED: &str = "
 , stored as (
     insert into observe.events
            (id, issue_id, occurred_at, level, service, environment, release, exception_type, message,
             stack, context, request, tags, user_ref, request_id, unhandled, sample_rate, flags)
-    select $7, id, $4, $8::observe.level, $9, nullif($2, ''), nullif($5, ''), $10, $11,
-           $12, $13, $14, $15, $16, $17, $18, $19, $20
+    select $6, id, $4, $7::observe.level, $8, nullif($2, ''), nullif($3, ''), $9, $10,
+           $11, $12, $13, $14, $15, $16, $17, $18, $19
       from issue
     returning 1
 )";
@@ -99,83 +95,42 @@ const RECORD_RESULT: &str = "
 select status, level, resolved_in_release, ignored_until, ignore_until_count, status_changed_at
   from issue";
 
-const COUNT_ARGS: [PgBuiltInOids; 5] = [INT8, TEXT, INT2, TIMESTAMPTZ, TEXT];
-const USER_ARGS: [PgBuiltInOids; 1] = [INT8];
+const COUNT_ARGS: [PgBuiltInOids; 5] = [INT8, TEXT, TEXT, TIMESTAMPTZ, INT8];
 const STORED_ARGS: [PgBuiltInOids; 14] = [
     UUID, TEXT, TEXT, TEXT, TEXT, TEXT, JSONB, JSONB, JSONB, TEXT, TEXT, BOOL, FLOAT4, TEXT_ARRAY,
 ];
 
-/// Which writes one event needs besides its count: parameters always keep
-/// their positions, so the variants differ only in the parts they include
-/// (an unused `$6` is passed as NULL).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RecordVariant {
-    pub user: bool,
-    pub stored: bool,
+fn record_sql(stored: bool) -> String {
+    let mut sql = RECORD_ISSUE_AND_COUNT.to_owned();
+    if stored {
+        sql.push_str(RECORD_STORED);
+    }
+    sql.push_str(RECORD_RESULT);
+    sql
 }
 
-impl RecordVariant {
-    /// In `index` order.
-    const ALL: [RecordVariant; 4] = [
-        RecordVariant {
-            user: false,
-            stored: false,
-        },
-        RecordVariant {
-            user: true,
-            stored: false,
-        },
-        RecordVariant {
-            user: false,
-            stored: true,
-        },
-        RecordVariant {
-            user: true,
-            stored: true,
-        },
-    ];
-
-    fn index(self) -> usize {
-        usize::from(self.user) | usize::from(self.stored) << 1
+fn record_args(stored: bool) -> Vec<PgBuiltInOids> {
+    let mut args = COUNT_ARGS.to_vec();
+    if stored {
+        args.extend(STORED_ARGS);
     }
-
-    fn sql(self) -> String {
-        let mut sql = RECORD_ISSUE_AND_COUNT.to_owned();
-        if self.user {
-            sql.push_str(RECORD_USER);
-        }
-        if self.stored {
-            sql.push_str(RECORD_STORED);
-        }
-        sql.push_str(RECORD_RESULT);
-        sql
-    }
-
-    fn args(self) -> Vec<PgBuiltInOids> {
-        let mut args = COUNT_ARGS.to_vec();
-        if self.user || self.stored {
-            args.extend(USER_ARGS);
-        }
-        if self.stored {
-            args.extend(STORED_ARGS);
-        }
-        args
-    }
+    args
 }
 
-/// The issue's events this minute across every backend's counter row, for
-/// flood control; run now and then, not per event.
+/// The issue's events this minute, folded and queued, for flood control; run
+/// now and then, not per event.
 const MINUTE_EVENTS: &str = "
-select coalesce(sum(events), 0)::bigint
-  from observe.issue_counts
- where issue_id = $1 and bucket = date_trunc('minute', now())";
+select coalesce((select sum(events) from observe.issue_counts
+                  where issue_id = $1 and bucket = date_trunc('minute', now())), 0)::bigint
+     + (select count(*) from observe.count_queue
+         where issue_id = $1 and counted_at >= date_trunc('minute', now()))";
 
 /// When two releases of a service were first seen, from the counts.
 const RELEASE_FIRST_SEEN: &str = "
-select (select min(c.first_seen) from observe.issue_counts c
+select (select min(c.first_seen) from observe.event_counts c
           join observe.issue_groups g on g.id = c.issue_id
          where c.release = $2 and g.service = $1),
-       (select min(c.first_seen) from observe.issue_counts c
+       (select min(c.first_seen) from observe.event_counts c
           join observe.issue_groups g on g.id = c.issue_id
          where c.release = $3 and g.service = $1)";
 
@@ -193,6 +148,13 @@ select (select events from bumped)
      + coalesce((select sum(o.events) from observe.issue_ignore_counts o
                   where o.issue_id = $1 and o.slot <> $2), 0)::bigint";
 
+/// Folds the count queue when nothing has for a second. The fold serializes
+/// itself, so backends looking at the same moment do not wait.
+const FOLD_IF_STALE: &str = "
+select observe.fold_counts()
+  from observe.fold_state
+ where folded_at < now() - interval '1 second'";
+
 /// Guarded by the status the decision was made on, so that two sessions
 /// seeing the same regression record it once.
 pub const REOPEN: &str = "
@@ -208,8 +170,8 @@ update observe.issue_groups
  where id = $1 and status = $3::observe.issue_status";
 
 impl Plans {
-    pub fn record_event(&self, variant: RecordVariant) -> &OwnedPreparedStatement {
-        &self.record_event[variant.index()]
+    pub fn record_event(&self, stored: bool) -> &OwnedPreparedStatement {
+        &self.record_event[usize::from(stored)]
     }
 }
 
@@ -241,18 +203,17 @@ pub fn with_plans<'conn, R>(
                     &[TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TIMESTAMPTZ, TEXT],
                 )?,
                 add_hashes: prepare(client, ADD_HASHES, &[TEXT, TEXT_ARRAY, INT8])?,
-                record_event: RecordVariant::ALL
-                    .map(|variant| prepare(client, &variant.sql(), &variant.args()))
-                    .into_iter()
-                    .collect::<SpiResult<Vec<_>>>()?
-                    .try_into()
-                    .ok()
-                    .expect("one plan per variant"),
+                queue_count: prepare(client, QUEUE_COUNT, &COUNT_ARGS)?,
+                record_event: [
+                    prepare(client, &record_sql(false), &record_args(false))?,
+                    prepare(client, &record_sql(true), &record_args(true))?,
+                ],
                 minute_events: prepare(client, MINUTE_EVENTS, &[INT8])?,
                 release_first_seen: prepare(client, RELEASE_FIRST_SEEN, &[TEXT, TEXT, TEXT])?,
                 escalate_level: prepare(client, ESCALATE_LEVEL, &[INT8, TEXT])?,
                 count_ignored_event: prepare(client, COUNT_IGNORED_EVENT, &[INT8, INT2])?,
                 reopen: prepare(client, REOPEN, &[INT8, TEXT, TEXT])?,
+                fold_if_stale: prepare(client, FOLD_IF_STALE, &[])?,
             };
             let _ = cell.set(plans);
         }

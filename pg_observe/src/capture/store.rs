@@ -1,12 +1,14 @@
-//! Writes a processed event: finds or creates its issue, then counts it,
-//! stores it (unless flood control samples it out) and attributes its user in
-//! one statement, and finally applies the issue lifecycle.
+//! Writes a processed event: finds or creates its issue, queues its count,
+//! stores it (unless flood control samples it out), and applies the issue
+//! lifecycle.
 //!
-//! An event for an issue this backend has seen before costs that one
-//! statement. Nothing writes the issue row, so concurrent writers of one hot
-//! issue only ever contend when two of them share a counter slot.
+//! An event of an issue this backend knows to be unresolved, which flood
+//! control does not store, costs one insert into the count queue; any other
+//! event of a known issue costs one statement that also reads the issue.
+//! Nothing writes the issue row and nothing updates a shared row, so
+//! concurrent writers of one hot issue never wait on each other.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::str::FromStr;
 
@@ -20,16 +22,18 @@ use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
 use pgrx::spi::{SpiClient, SpiError, SpiResult};
 use pgrx::{pg_sys, JsonB, PgSqlErrorCode, Spi, Uuid};
 
-use super::plans::{with_plans, Plans, RecordVariant};
+use super::plans::{with_plans, Plans};
+use super::{fold, issue_cache};
 use crate::errors::raise_internal;
 use crate::pgtime::{from_pg, to_pg};
 use crate::settings;
 
-/// Counter rows per issue and minute. Backend ids are small and dense, so
-/// sixteen slots keep concurrently active backends apart in practice.
+/// Rows per ignored issue counting its events towards "ignore until N more".
+/// Backend ids are small and dense, so sixteen slots keep concurrently
+/// active backends apart in practice.
 const SLOTS: i32 = 16;
 
-/// Bound on each backend-local cache; past it the cache starts over.
+/// Bound on flood control's per-issue map; past it the map starts over.
 const CACHE_ENTRIES: usize = 10_000;
 
 /// Flood control's view of one issue's current minute in this backend.
@@ -44,26 +48,15 @@ struct MinuteCount {
 
 thread_local! {
     static RNG: RefCell<fastrand::Rng> = RefCell::new(seeded_rng());
-    /// (service, grouping hashes) → issue id. Issues are never re-keyed; a
-    /// deleted one (or one whose creating transaction rolled back) is noticed
-    /// by `record_event` returning no row.
-    static ISSUES: RefCell<HashMap<(String, String), i64>> = RefCell::new(HashMap::new());
-    /// Flood control's view of each issue's current minute. It sums every
-    /// backend's counter rows only after this backend has seen an eighth of
+    /// Flood control's view of each issue's current minute. It counts every
+    /// backend's events only after this backend has seen an eighth of
     /// the limit, or an eighth of the last known total, since the previous
-    /// sum: reading the other backends' rows pins their pages, and doing it on
-    /// a timer made it happen for nearly every event of issues spread thin
-    /// over many backends, collapsing throughput as described at
-    /// RECORD_ISSUE_AND_COUNT. Sampling needs only the order of magnitude of
-    /// the count, so a logarithmic number of sums per minute suffices; the
-    /// stored volume may exceed the ideal by up to about twice. Counts are
-    /// always exact.
+    /// count: counting on a timer instead made it happen for nearly every
+    /// event of issues spread thin over many backends. Sampling needs only
+    /// the order of magnitude of the count, so a logarithmic number of counts
+    /// per minute suffices; the stored volume may exceed the ideal by up to
+    /// about twice. Counts are always exact.
     static MINUTES: RefCell<HashMap<i64, MinuteCount>> = RefCell::new(HashMap::new());
-    /// The installation the caches above describe: the oid of
-    /// `observe.issue_groups`. Issue ids never repeat within one installation
-    /// (identity values are not rolled back), but a dropped and re-created
-    /// extension starts them over, and then every cached id is wrong.
-    static INSTALLATION: Cell<pg_sys::Oid> = const { Cell::new(pg_sys::InvalidOid) };
 }
 
 fn seeded_rng() -> fastrand::Rng {
@@ -89,24 +82,16 @@ fn bounded_insert<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, v
     map.insert(key, value);
 }
 
-/// Forgets cached issue ids when the extension was re-created since they
-/// were learnt.
-fn check_installation() {
-    // SAFETY: both are syscache lookups with NUL-terminated names.
-    let current = unsafe {
-        let schema = pg_sys::get_namespace_oid(c"observe".as_ptr(), true);
-        pg_sys::get_relname_relid(c"issue_groups".as_ptr(), schema)
-    };
-    if INSTALLATION.with(|installed| installed.replace(current)) != current {
-        ISSUES.with(|issues| issues.borrow_mut().clear());
+pub fn store(event: ProcessedEvent) -> Uuid {
+    if issue_cache::refresh() {
         MINUTES.with(|minutes| minutes.borrow_mut().clear());
     }
-}
-
-pub fn store(event: ProcessedEvent) -> Uuid {
-    check_installation();
     let result = Spi::connect_mut(|client| {
-        with_plans(client, |client, plans| store_with(client, plans, event))
+        with_plans(client, |client, plans| {
+            let id = store_with(client, plans, event)?;
+            fold::fold_if_stale(client, plans)?;
+            Ok(id)
+        })
     });
     match result {
         Ok(Ok(id)) => id,
@@ -131,17 +116,30 @@ fn store_with(client: &mut SpiClient<'_>, plans: &Plans, event: ProcessedEvent) 
         let millis = Utc::now().timestamp_millis().max(0) as u64;
         (uuid_v7(millis, random), rng.f64())
     });
-    let slot = backend_slot();
 
-    let cached = ISSUES.with(|issues| issues.borrow().get(&key).copied());
-    let mut attempt = cached;
-    let (issue_id, recorded) = loop {
+    let mut attempt = issue_cache::issue_id(&key);
+    // Flood control counts the event once, whichever issue id it settles on.
+    let mut rated: Option<(i64, f64)> = None;
+    loop {
         let issue_id = match attempt {
             Some(issue_id) => issue_id,
             None => find_or_create_issue(client, plans, &event, service)?,
         };
-        if let Some(recorded) = record_event(client, plans, &event, issue_id, id, slot, draw)? {
-            break (issue_id, recorded);
+        let rate = match rated {
+            Some((rated_issue, rate)) if rated_issue == issue_id => rate,
+            _ => flood_rate(client, plans, issue_id)?,
+        };
+        rated = Some((issue_id, rate));
+        let stored = keep(rate, draw);
+        if !stored && issue_cache::unresolved_at(issue_id, event.level) {
+            client.update(&plans.queue_count, None, &count_args(&event, issue_id))?;
+            return Ok(Uuid::from_bytes(id));
+        }
+        let read_in = issue_cache::generation();
+        if let Some(recorded) = record_event(client, plans, &event, issue_id, id, stored, rate)? {
+            issue_cache::remember_issue(key, issue_id);
+            apply_issue_state(client, plans, &event, service, issue_id, &recorded, read_in)?;
+            return Ok(Uuid::from_bytes(id));
         }
         if attempt.is_none() {
             // Found or created a moment ago, yet gone: deleted concurrently.
@@ -152,9 +150,20 @@ fn store_with(client: &mut SpiClient<'_>, plans: &Plans, event: ProcessedEvent) 
             );
         }
         attempt = None;
-    };
-    ISSUES.with(|issues| bounded_insert(&mut issues.borrow_mut(), key, issue_id));
+    }
+}
 
+/// What an event does to the issue it was counted in, given the issue as the
+/// counting statement read it.
+fn apply_issue_state(
+    client: &mut SpiClient<'_>,
+    plans: &Plans,
+    event: &ProcessedEvent,
+    service: &str,
+    issue_id: i64,
+    recorded: &Recorded,
+    read_in: u64,
+) -> SpiResult<()> {
     if event.level > recorded.level {
         client.update(
             &plans.escalate_level,
@@ -162,10 +171,32 @@ fn store_with(client: &mut SpiClient<'_>, plans: &Plans, event: ProcessedEvent) 
             &[issue_id.into(), event.level.as_str().into()],
         )?;
     }
-    if recorded.state.status != IssueStatus::Unresolved {
-        apply_lifecycle(client, plans, issue_id, &recorded, &event, service, slot)?;
+    if recorded.state.status == IssueStatus::Unresolved {
+        // An escalation just announced itself and voids this at once; the
+        // next event reads the issue again.
+        issue_cache::remember_unresolved(issue_id, recorded.level.max(event.level), read_in);
+        return Ok(());
     }
-    Ok(Uuid::from_bytes(id))
+    apply_lifecycle(
+        client,
+        plans,
+        issue_id,
+        recorded,
+        event,
+        service,
+        backend_slot(),
+    )
+}
+
+/// The count statement's parameters ($1 to $5).
+fn count_args(event: &ProcessedEvent, issue_id: i64) -> Vec<DatumWithOid<'_>> {
+    vec![
+        issue_id.into(),
+        event.environment.as_deref().unwrap_or("").into(),
+        event.release.as_deref().unwrap_or("").into(),
+        to_pg(event.occurred_at).into(),
+        event.user_hash.into(),
+    ]
 }
 
 fn current_minute() -> i64 {
@@ -202,32 +233,17 @@ fn flood_rate(client: &mut SpiClient<'_>, plans: &Plans, issue_id: i64) -> SpiRe
     Ok(sample_rate(count.refreshed + count.since_refresh, limit))
 }
 
-#[allow(clippy::too_many_arguments)]
 fn record_event(
     client: &mut SpiClient<'_>,
     plans: &Plans,
     event: &ProcessedEvent,
     issue_id: i64,
     id: [u8; 16],
-    slot: i16,
-    draw: f64,
+    stored: bool,
+    rate: f64,
 ) -> SpiResult<Option<Recorded>> {
-    let rate = flood_rate(client, plans, issue_id)?;
-    let variant = RecordVariant {
-        user: event.user_hash.is_some(),
-        stored: keep(rate, draw),
-    };
-    let mut args: Vec<DatumWithOid> = vec![
-        issue_id.into(),
-        event.environment.as_deref().unwrap_or("").into(),
-        slot.into(),
-        to_pg(event.occurred_at).into(),
-        event.release.as_deref().unwrap_or("").into(),
-    ];
-    if variant.user || variant.stored {
-        args.push(event.user_hash.into());
-    }
-    if variant.stored {
+    let mut args = count_args(event, issue_id);
+    if stored {
         let tags = serde_json::to_value(&event.tags).expect("string maps serialize");
         let flags: Vec<&str> = event.flags.iter().map(|f| f.as_str()).collect();
         args.extend([
@@ -247,7 +263,7 @@ fn record_event(
             flags.into(),
         ]);
     }
-    let rows = client.update(plans.record_event(variant), None, &args)?;
+    let rows = client.update(plans.record_event(stored), None, &args)?;
     let Some(row) = rows.into_iter().next() else {
         return Ok(None);
     };

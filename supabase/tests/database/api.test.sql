@@ -2,15 +2,15 @@
 -- argument types and return type, who it runs as, its volatility, and the
 -- tables, views and types analysts query.
 begin;
-select plan(59);
+select plan(65);
 
 select has_schema('observe', 'schema observe exists');
 
 select functions_are('observe', array[
     'log_error', 'log_errors', 'normalize_message', 'fingerprint',
     'resolve_issue', 'ignore_issue', 'reopen_issue', 'set_issue_status',
-    'tick', 'schedule_tick', 'grant_supabase_roles',
-    'record_issue_activity', 'delete_issue_dependents'
+    'tick', 'fold_counts', 'schedule_tick', 'grant_supabase_roles',
+    'record_issue_activity', 'delete_issue_dependents', 'issue_groups_changed', 'announce_issue_change'
 ], 'observe holds exactly the documented functions');
 
 -- Capture
@@ -41,6 +41,8 @@ select function_returns('observe', 'reopen_issue', array['bigint'], 'observe.iss
 -- Maintenance and setup
 select has_function('observe', 'tick', array[]::text[]);
 select function_returns('observe', 'tick', array[]::text[], 'jsonb');
+select has_function('observe', 'fold_counts', array[]::text[]);
+select function_returns('observe', 'fold_counts', array[]::text[], 'bigint');
 select has_function('observe', 'schedule_tick', array['text']);
 select function_returns('observe', 'schedule_tick', array['text'], 'bigint');
 select has_function('observe', 'grant_supabase_roles', array[]::text[]);
@@ -55,6 +57,7 @@ select is_definer('observe', 'resolve_issue', array['bigint', 'text']);
 select is_definer('observe', 'ignore_issue', array['bigint', 'timestamp with time zone', 'bigint']);
 select is_definer('observe', 'reopen_issue', array['bigint']);
 select is_definer('observe', 'tick', array[]::text[]);
+select is_definer('observe', 'fold_counts', array[]::text[]);
 select is_definer('observe', 'schedule_tick', array['text']);
 select is_definer('observe', 'grant_supabase_roles', array[]::text[]);
 select isnt_definer('observe', 'normalize_message', array['text']);
@@ -69,25 +72,28 @@ select volatility_is('observe', 'log_errors', array['jsonb'], 'volatile');
 
 -- Tables
 select tables_are('observe', array[
-    'issue_groups', 'issue_hashes', 'issue_counts', 'issue_users',
+    'issue_groups', 'issue_hashes', 'issue_counts', 'count_queue', 'fold_state', 'issue_users',
     'issue_ignore_counts', 'events', 'issue_activity'
 ], 'observe holds exactly the documented tables');
 select has_table('observe', 'issue_groups', 'table observe.issue_groups');
 select has_table('observe', 'issue_hashes', 'table observe.issue_hashes');
 select has_table('observe', 'issue_counts', 'table observe.issue_counts');
+select has_table('observe', 'count_queue', 'table observe.count_queue');
+select has_table('observe', 'fold_state', 'table observe.fold_state');
 select has_table('observe', 'issue_users', 'table observe.issue_users');
 select has_table('observe', 'issue_ignore_counts', 'table observe.issue_ignore_counts');
 select has_table('observe', 'events', 'table observe.events');
 select has_table('observe', 'issue_activity', 'table observe.issue_activity');
 
 -- Views
-select views_are('observe', array['issues', 'issue_overview', 'recent_errors', 'error_rate', 'releases'],
+select views_are('observe', array['issues', 'issue_overview', 'recent_errors', 'error_rate', 'releases', 'event_counts'],
     'observe holds exactly the documented views');
 select has_view('observe', 'issues', 'view observe.issues');
 select has_view('observe', 'issue_overview', 'view observe.issue_overview');
 select has_view('observe', 'recent_errors', 'view observe.recent_errors');
 select has_view('observe', 'error_rate', 'view observe.error_rate');
 select has_view('observe', 'releases', 'view observe.releases');
+select has_view('observe', 'event_counts', 'view observe.event_counts');
 
 -- Types
 select has_type('observe', 'level', 'type observe.level');

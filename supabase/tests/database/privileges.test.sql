@@ -3,7 +3,7 @@
 -- for superusers only. Privileges are checked as the roles have them,
 -- memberships included (observe_admin is a member of the other two).
 begin;
-select plan(48);
+select plan(54);
 
 select function_privs_are('observe', 'log_error', array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone'], 'observe_writer', array['EXECUTE'],
     'observe_writer may execute observe.log_error(text, text, text, text, text, text, text, jsonb, text[], text, text, timestamp with time zone)');
@@ -59,6 +59,18 @@ select function_privs_are('observe', 'tick', array[]::text[], 'observe_reader', 
     'observe_reader may not execute observe.tick()');
 select function_privs_are('observe', 'tick', array[]::text[], 'observe_admin', array['EXECUTE'],
     'observe_admin may execute observe.tick()');
+select function_privs_are('observe', 'fold_counts', array[]::text[], 'observe_writer', array[]::text[],
+    'observe_writer may not execute observe.fold_counts()');
+select function_privs_are('observe', 'fold_counts', array[]::text[], 'observe_reader', array[]::text[],
+    'observe_reader may not execute observe.fold_counts()');
+select function_privs_are('observe', 'fold_counts', array[]::text[], 'observe_admin', array['EXECUTE'],
+    'observe_admin may execute observe.fold_counts()');
+select function_privs_are('observe', 'announce_issue_change', array[]::text[], 'observe_writer', array[]::text[],
+    'observe_writer may not execute observe.announce_issue_change()');
+select function_privs_are('observe', 'announce_issue_change', array[]::text[], 'observe_reader', array[]::text[],
+    'observe_reader may not execute observe.announce_issue_change()');
+select function_privs_are('observe', 'announce_issue_change', array[]::text[], 'observe_admin', array[]::text[],
+    'observe_admin may not execute observe.announce_issue_change()');
 select function_privs_are('observe', 'schedule_tick', array['text'], 'observe_writer', array[]::text[],
     'observe_writer may not execute observe.schedule_tick(text)');
 select function_privs_are('observe', 'schedule_tick', array['text'], 'observe_reader', array[]::text[],
