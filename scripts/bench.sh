@@ -67,8 +67,9 @@ $fence
 
 The bare INSERT writes the same twelve columns into a table with no key,
 index or trigger. log_error also normalizes, fingerprints and scrubs the
-event, finds its issue, counts it exactly, records its user and stores it
-(unless flood control samples it out). "durable" is PostgreSQL's default
+event, finds its issue, counts it exactly (a row in the count queue; the
+folds of the queue that capture triggers itself are measured too), records
+its user and stores it (unless flood control samples it out). "durable" is PostgreSQL's default
 (each commit waits for its WAL flush); "cpu-bound" sets
 \`synchronous_commit = off\` on both sides. Flood control "default" keeps the
 default per-issue limit; "off" stores every event.
