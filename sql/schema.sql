@@ -108,9 +108,9 @@ create index issue_counts_bucket_idx on observe.issue_counts (bucket);
 create index issue_counts_release_idx on observe.issue_counts (release, first_seen) where release <> '';
 
 -- One row per captured event not yet folded into issue_counts and
--- issue_users. The index serves flood control's per-issue count of the
--- current minute and the views' per-issue reads; observe.fold_counts()
--- empties the queue.
+-- issue_users. No key and no index: an index costs every event a second
+-- page write, while readers need the queue only whole, once per query, and
+-- observe.fold_counts() empties it every second or so.
 create table observe.count_queue (
     issue_id bigint not null,
     counted_at timestamptz not null,
@@ -119,7 +119,6 @@ create table observe.count_queue (
     occurred_at timestamptz not null,
     user_hash bigint
 );
-create index count_queue_issue_id_idx on observe.count_queue (issue_id);
 comment on table observe.count_queue is
     'Events counted but not yet folded into observe.issue_counts; observe.fold_counts() empties it.';
 

@@ -34,20 +34,25 @@ select g.id,
        g.status_changed_at,
        g.grouping_basis
   from observe.issue_groups g
-  left join lateral (
-        select sum(ic.events)::bigint as events,
+  -- Grouped joins rather than per-issue subqueries: the queue has no index
+  -- (it is written once per event and emptied every second), so it is read
+  -- in one pass. A filter on the issue id reaches both sides of each join.
+  left join (
+        select ic.issue_id,
+               sum(ic.events)::bigint as events,
                max(ic.last_seen) as last_seen,
                (array_agg(ic.release order by ic.last_seen desc)
                     filter (where ic.release <> ''))[1] as last_release
           from observe.event_counts ic
-         where ic.issue_id = g.id
-       ) c on true
-  left join lateral (
-        select count(*)::bigint as users
-          from (select iu.user_hash from observe.issue_users iu where iu.issue_id = g.id
+         group by ic.issue_id
+       ) c on c.issue_id = g.id
+  left join (
+        select known.issue_id, count(*)::bigint as users
+          from (select iu.issue_id, iu.user_hash from observe.issue_users iu
                  union
-                select q.user_hash from observe.count_queue q where q.issue_id = g.id and q.user_hash is not null) known
-       ) u on true;
+                select q.issue_id, q.user_hash from observe.count_queue q where q.user_hash is not null) known
+         group by known.issue_id
+       ) u on u.issue_id = g.id;
 comment on view observe.issues is
     'One row per (service, fingerprint): exact event count, affected users, first/last seen and release, status.';
 
@@ -60,39 +65,52 @@ select i.id,
        i.status,
        i.events,
        i.users,
-       w.events_24h,
-       w.events_7d,
-       w.events_prev_24h,
+       coalesce(w.events_24h, 0) as events_24h,
+       coalesce(w.events_7d, 0) as events_7d,
+       coalesce(w.events_prev_24h, 0) as events_prev_24h,
        case
-           when w.events_24h = 0 then 'quiet'
+           when coalesce(w.events_24h, 0) = 0 then 'quiet'
            when i.first_seen > now() - interval '24 hours' then 'new'
            when w.events_24h > 1.5 * w.events_prev_24h then 'rising'
            when w.events_24h < 0.5 * w.events_prev_24h then 'falling'
            else 'steady'
        end as trend,
-       w.hourly_24h,
+       coalesce(h.hourly_24h, array_fill(0::bigint, array[24])) as hourly_24h,
        i.first_seen,
        i.last_seen,
        i.last_release
   from observe.issues i
-  cross join lateral (
-        select coalesce(sum(ic.events) filter (where ic.bucket >= now() - interval '24 hours'), 0)::bigint as events_24h,
-               coalesce(sum(ic.events), 0)::bigint as events_7d,
-               coalesce(sum(ic.events) filter (where ic.bucket >= now() - interval '48 hours'
-                                                 and ic.bucket < now() - interval '24 hours'), 0)::bigint as events_prev_24h,
-               array(select coalesce(sum(h.events), 0)::bigint
-                       from generate_series(0, 23) as hour_ago
-                       left join observe.event_counts h
-                         on h.issue_id = i.id
-                        and h.bucket >= date_trunc('hour', now()) - make_interval(hours => hour_ago)
-                        and h.bucket < date_trunc('hour', now()) - make_interval(hours => hour_ago - 1)
-                      group by hour_ago
-                      order by hour_ago desc) as hourly_24h
+  left join (
+        select ic.issue_id,
+               sum(ic.events) filter (where ic.bucket >= now() - interval '24 hours')::bigint as events_24h,
+               sum(ic.events)::bigint as events_7d,
+               sum(ic.events) filter (where ic.bucket >= now() - interval '48 hours'
+                                        and ic.bucket < now() - interval '24 hours')::bigint as events_prev_24h
           from observe.event_counts ic
-         where ic.issue_id = i.id
-           and ic.bucket >= now() - interval '7 days'
-       ) w
- order by w.events_24h desc, i.last_seen desc nulls last;
+         where ic.bucket >= now() - interval '7 days'
+         group by ic.issue_id
+       ) w on w.issue_id = i.id
+  left join (
+        -- Each issue with events in the last 24 hours, times each of those
+        -- hours, so that quiet hours count 0; oldest hour first.
+        select active.issue_id,
+               array_agg(coalesce(p.events, 0) order by hours.hour_ago desc) as hourly_24h
+          from (select distinct ic.issue_id
+                  from observe.event_counts ic
+                 where ic.bucket >= date_trunc('hour', now()) - interval '23 hours') active
+         cross join generate_series(0, 23) as hours(hour_ago)
+          left join (
+                select ic.issue_id,
+                       (extract(epoch from date_trunc('hour', now()) - date_trunc('hour', ic.bucket)) / 3600)::int
+                           as hour_ago,
+                       sum(ic.events)::bigint as events
+                  from observe.event_counts ic
+                 where ic.bucket >= date_trunc('hour', now()) - interval '23 hours'
+                 group by 1, 2
+               ) p on p.issue_id = active.issue_id and p.hour_ago = hours.hour_ago
+         group by active.issue_id
+       ) h on h.issue_id = i.id
+ order by coalesce(w.events_24h, 0) desc, i.last_seen desc nulls last;
 comment on view observe.issue_overview is
     'Issues with their counts for the last 24 h, the 24 h before, and 7 d; trend is new, rising, falling, steady or quiet; hourly_24h holds the last 24 hourly counts, oldest first.';
 

@@ -117,13 +117,12 @@ fn record_args(stored: bool) -> Vec<PgBuiltInOids> {
     args
 }
 
-/// The issue's events this minute, folded and queued, for flood control; run
-/// now and then, not per event.
+/// The issue's folded events this minute, for flood control; run now and
+/// then, not per event. The queue has no index to count the rest by.
 const MINUTE_EVENTS: &str = "
-select coalesce((select sum(events) from observe.issue_counts
-                  where issue_id = $1 and bucket = date_trunc('minute', now())), 0)::bigint
-     + (select count(*) from observe.count_queue
-         where issue_id = $1 and counted_at >= date_trunc('minute', now()))";
+select coalesce(sum(events), 0)::bigint
+  from observe.issue_counts
+ where issue_id = $1 and bucket = date_trunc('minute', now())";
 
 /// When two releases of a service were first seen, from the counts.
 const RELEASE_FIRST_SEEN: &str = "

@@ -40,22 +40,34 @@ const CACHE_ENTRIES: usize = 10_000;
 #[derive(Clone, Copy)]
 struct MinuteCount {
     minute: i64,
-    /// All backends' events this minute, as of the last refresh.
+    /// All backends' folded events this minute, as of the last refresh.
     refreshed: u64,
     /// This backend's events since then.
     since_refresh: u64,
+    /// This backend's events this minute, which the folded count may not
+    /// include yet.
+    own: u64,
+}
+
+impl MinuteCount {
+    /// A lower bound of the issue's events this minute: both terms are.
+    fn known(&self) -> u64 {
+        (self.refreshed + self.since_refresh).max(self.own)
+    }
 }
 
 thread_local! {
     static RNG: RefCell<fastrand::Rng> = RefCell::new(seeded_rng());
-    /// Flood control's view of each issue's current minute. It counts every
-    /// backend's events only after this backend has seen an eighth of
-    /// the limit, or an eighth of the last known total, since the previous
-    /// count: counting on a timer instead made it happen for nearly every
-    /// event of issues spread thin over many backends. Sampling needs only
-    /// the order of magnitude of the count, so a logarithmic number of counts
-    /// per minute suffices; the stored volume may exceed the ideal by up to
-    /// about twice. Counts are always exact.
+    /// Flood control's view of each issue's current minute. It reads the
+    /// folded count of every backend's events only after this backend has
+    /// seen an eighth of the limit, or an eighth of the last known total,
+    /// since the previous read: reading on a timer instead made it happen for
+    /// nearly every event of issues spread thin over many backends. Sampling
+    /// needs only the order of magnitude of the count, so a logarithmic
+    /// number of reads per minute suffices. Other backends' events reach the
+    /// folded count within about a second, so concurrent writers may store
+    /// up to about twice the ideal volume, plus up to one limit each in the
+    /// first second of a flood. Counts are always exact.
     static MINUTES: RefCell<HashMap<i64, MinuteCount>> = RefCell::new(HashMap::new());
 }
 
@@ -218,8 +230,9 @@ fn flood_rate(client: &mut SpiClient<'_>, plans: &Plans, issue_id: i64) -> SpiRe
             minute,
             refreshed: 0,
             since_refresh: 0,
+            own: 0,
         });
-    if count.since_refresh >= (limit.max(count.refreshed) / 8).max(1) {
+    if count.since_refresh >= (limit.max(count.known()) / 8).max(1) {
         count.refreshed = client
             .update(&plans.minute_events, None, &[issue_id.into()])?
             .first()
@@ -229,8 +242,9 @@ fn flood_rate(client: &mut SpiClient<'_>, plans: &Plans, issue_id: i64) -> SpiRe
         count.since_refresh = 0;
     }
     count.since_refresh += 1;
+    count.own += 1;
     MINUTES.with(|minutes| bounded_insert(&mut minutes.borrow_mut(), issue_id, count));
-    Ok(sample_rate(count.refreshed + count.since_refresh, limit))
+    Ok(sample_rate(count.known(), limit))
 }
 
 fn record_event(
