@@ -21,8 +21,7 @@ use std::collections::HashMap;
 use pg_observe_core::event::Level;
 use pgrx::{pg_extern, pg_guard, pg_sys};
 
-/// Bound on each map; past it the map starts over.
-const CACHE_ENTRIES: usize = 10_000;
+use super::bounded_insert;
 
 thread_local! {
     /// (service, grouping hashes) → issue id. Issues are never re-keyed; a
@@ -38,13 +37,6 @@ thread_local! {
     /// not rolled back), but a dropped and re-created extension starts them
     /// over, and then every cached id is wrong.
     static INSTALLATION: Cell<pg_sys::Oid> = const { Cell::new(pg_sys::InvalidOid) };
-}
-
-fn bounded_insert<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, value: V) {
-    if map.len() >= CACHE_ENTRIES {
-        map.clear();
-    }
-    map.insert(key, value);
 }
 
 fn invalidate() {
@@ -100,12 +92,9 @@ pub fn register() {
 /// which it reports, since issue ids then start over.
 pub fn refresh() -> bool {
     // SAFETY: AcceptInvalidationMessages may run the callbacks above, which
-    // touch only Cells; the syscache lookups take NUL-terminated names.
-    let current = unsafe {
-        pg_sys::AcceptInvalidationMessages();
-        let schema = pg_sys::get_namespace_oid(c"observe".as_ptr(), true);
-        pg_sys::get_relname_relid(c"issue_groups".as_ptr(), schema)
-    };
+    // touch only Cells.
+    unsafe { pg_sys::AcceptInvalidationMessages() };
+    let current = issue_groups_oid();
     let reinstalled = INSTALLATION.with(|installed| installed.replace(current)) != current;
     if reinstalled {
         ISSUES.with(|issues| issues.borrow_mut().clear());
@@ -148,13 +137,20 @@ pub fn remember_unresolved(issue_id: i64, level: Level, read_in: u64) {
 /// with it the knowledge above. Called by the `issue_groups_changed` trigger.
 #[pg_extern(schema = "observe", volatile, parallel_unsafe)]
 fn announce_issue_change() {
-    // SAFETY: a syscache lookup with NUL-terminated names, and an
-    // invalidation of a relation id (a missing relation is ignored).
+    let relid = issue_groups_oid();
+    if relid != pg_sys::InvalidOid {
+        // SAFETY: queues an invalidation of an existing relation's id.
+        unsafe { pg_sys::CacheInvalidateRelcacheByRelid(relid) };
+    }
+}
+
+/// The oid of `observe.issue_groups`, or InvalidOid when the extension is
+/// not installed in this database.
+fn issue_groups_oid() -> pg_sys::Oid {
+    // SAFETY: syscache lookups with NUL-terminated names; a missing schema
+    // gives InvalidOid, which no relation lives in.
     unsafe {
-        let schema = pg_sys::get_namespace_oid(c"observe".as_ptr(), false);
-        let relid = pg_sys::get_relname_relid(c"issue_groups".as_ptr(), schema);
-        if relid != pg_sys::InvalidOid {
-            pg_sys::CacheInvalidateRelcacheByRelid(relid);
-        }
+        let schema = pg_sys::get_namespace_oid(c"observe".as_ptr(), true);
+        pg_sys::get_relname_relid(c"issue_groups".as_ptr(), schema)
     }
 }

@@ -11,6 +11,9 @@ mod store;
 pub use issue_cache::register;
 pub use plans::REOPEN;
 
+use std::collections::HashMap;
+use std::hash::Hash;
+
 use chrono::Utc;
 use pg_observe_core::event::EventInput;
 use pg_observe_core::process::process;
@@ -40,4 +43,14 @@ pub fn capture(mut input: EventInput) -> Uuid {
         Utc::now(),
     );
     store::store(event)
+}
+
+/// Bound on each of capture's backend-local maps; past it a map starts over.
+const CACHE_ENTRIES: usize = 10_000;
+
+fn bounded_insert<K: Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, value: V) {
+    if map.len() >= CACHE_ENTRIES {
+        map.clear();
+    }
+    map.insert(key, value);
 }

@@ -23,7 +23,7 @@ use pgrx::spi::{SpiClient, SpiError, SpiResult};
 use pgrx::{pg_sys, JsonB, PgSqlErrorCode, Spi, Uuid};
 
 use super::plans::{with_plans, Plans};
-use super::{fold, issue_cache};
+use super::{bounded_insert, fold, issue_cache};
 use crate::errors::raise_internal;
 use crate::pgtime::{from_pg, to_pg};
 use crate::settings;
@@ -32,9 +32,6 @@ use crate::settings;
 /// Backend ids are small and dense, so sixteen slots keep concurrently
 /// active backends apart in practice.
 const SLOTS: i32 = 16;
-
-/// Bound on flood control's per-issue map; past it the map starts over.
-const CACHE_ENTRIES: usize = 10_000;
 
 /// Flood control's view of one issue's current minute in this backend.
 #[derive(Clone, Copy)]
@@ -85,13 +82,6 @@ fn backend_slot() -> i16 {
     // SAFETY: MyBackendId is set once at backend start and only read here.
     let backend = unsafe { pg_sys::MyBackendId };
     backend.rem_euclid(SLOTS) as i16
-}
-
-fn bounded_insert<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, value: V) {
-    if map.len() >= CACHE_ENTRIES {
-        map.clear();
-    }
-    map.insert(key, value);
 }
 
 pub fn store(event: ProcessedEvent) -> Uuid {
