@@ -243,7 +243,8 @@ create trigger issue_groups_activity
 -- Capture caches which issues are unresolved (see the notes at the top).
 -- Any change to an issue, by whatever path, tells every backend to forget
 -- that cache; it is rare next to events, and the next event of each issue
--- reads the issue row again.
+-- reads the issue row again. TRUNCATE needs no announcement: it gives the
+-- table a new file, which invalidates it in every backend by itself.
 create function observe.issue_groups_changed() returns trigger
 language plpgsql
 security definer
@@ -256,7 +257,7 @@ end
 $$;
 
 create trigger issue_groups_changed
-    after update or delete or truncate on observe.issue_groups
+    after update or delete on observe.issue_groups
     for each statement execute function observe.issue_groups_changed();
 
 create function observe.delete_issue_dependents() returns trigger
@@ -280,3 +281,21 @@ create trigger issue_groups_delete_dependents
     after delete on observe.issue_groups
     referencing old table as gone
     for each statement execute function observe.delete_issue_dependents();
+
+-- TRUNCATE fires no delete trigger and has no transition table: emptying
+-- issue_groups empties everything that belongs to issues.
+create function observe.truncate_issue_dependents() returns trigger
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    truncate observe.issue_hashes, observe.issue_counts, observe.count_queue, observe.issue_users,
+             observe.issue_ignore_counts, observe.events, observe.issue_activity;
+    return null;
+end
+$$;
+
+create trigger issue_groups_truncate_dependents
+    after truncate on observe.issue_groups
+    for each statement execute function observe.truncate_issue_dependents();

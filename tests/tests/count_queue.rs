@@ -288,3 +288,59 @@ async fn capture_folds_a_queue_nobody_has_folded_for_a_while() {
     let (_, counted, _) = issue_of(&db, "stale").await;
     assert_eq!(counted, 2);
 }
+
+#[tokio::test]
+async fn tick_folds_the_queue_first() {
+    let db = TestDb::new().await;
+    log_n(&db.client, "Fold me on the minute", "tick", 4).await;
+    let summary: serde_json::Value = db
+        .client
+        .query_one("select observe.tick()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(summary["folded"], 4, "{summary}");
+    assert_eq!(
+        db.scalar::<i64>("select count(*) from observe.count_queue")
+            .await,
+        0
+    );
+    let folded: i64 = db
+        .scalar("select sum(events)::bigint from observe.issue_counts")
+        .await;
+    assert_eq!(folded, 4);
+}
+
+#[tokio::test]
+async fn truncating_the_issues_empties_their_dependents_and_reaches_cached_sessions() {
+    let db = TestDb::new().await;
+    let writer = flooded_session(&db).await;
+    log_n(&writer, "Session 4 expired", "trunc", 20).await;
+    db.client
+        .execute("select observe.fold_counts()", &[])
+        .await
+        .unwrap();
+    log_n(&writer, "Session 5 expired", "trunc", 3).await;
+    db.client
+        .batch_execute("truncate observe.issue_groups")
+        .await
+        .unwrap();
+    for table in [
+        "issue_hashes",
+        "issue_counts",
+        "count_queue",
+        "issue_users",
+        "issue_ignore_counts",
+        "events",
+        "issue_activity",
+    ] {
+        let left: i64 = db
+            .scalar(&format!("select count(*) from observe.{table}"))
+            .await;
+        assert_eq!(left, 0, "observe.{table} emptied");
+    }
+
+    log_n(&writer, "Session 6 expired", "trunc", 5).await;
+    let (_, counted, _) = issue_of(&db, "trunc").await;
+    assert_eq!(counted, 5, "the cached session created the issue again");
+}

@@ -10,7 +10,8 @@ select functions_are('observe', array[
     'log_error', 'log_errors', 'normalize_message', 'fingerprint',
     'resolve_issue', 'ignore_issue', 'reopen_issue', 'set_issue_status',
     'tick', 'fold_counts', 'schedule_tick', 'grant_supabase_roles',
-    'record_issue_activity', 'delete_issue_dependents', 'issue_groups_changed', 'announce_issue_change'
+    'record_issue_activity', 'delete_issue_dependents', 'truncate_issue_dependents',
+    'issue_groups_changed', 'announce_issue_change'
 ], 'observe holds exactly the documented functions');
 
 -- Capture
