@@ -17,35 +17,33 @@ mod tests;
 
 ::pgrx::pg_module_magic!(name, version);
 
-// Hand-written SQL lives in the workspace's sql/ directory; versioned upgrade
-// scripts live in pg_observe/sql/, where cargo-pgrx looks for them.
+// The extension's SQL has one home, pg_observe/sql/: the hand-written parts
+// of the install script (pulled in below), the frozen install scripts of
+// released versions and the upgrade scripts between them (see ARCHITECTURE.md,
+// "Versions and upgrades").
 /// The `observe` schema. Functions name it with `schema = "observe"`; this
 /// declaration is what makes pgrx create it inside the extension script.
 #[pg_schema]
 mod observe {}
 
+extension_sql_file!("../sql/schema.sql", name = "schema", requires = [observe]);
 extension_sql_file!(
-    "../../sql/schema.sql",
-    name = "schema",
-    requires = [observe]
-);
-extension_sql_file!(
-    "../../sql/lifecycle.sql",
+    "../sql/lifecycle.sql",
     name = "lifecycle",
     requires = ["schema"]
 );
-extension_sql_file!("../../sql/views.sql", name = "views", requires = ["schema"]);
+extension_sql_file!("../sql/views.sql", name = "views", requires = ["schema"]);
 extension_sql_file!(
-    "../../sql/supabase.sql",
+    "../sql/supabase.sql",
     name = "supabase",
     requires = ["schema"]
 );
 extension_sql_file!(
-    "../../sql/maintenance.sql",
+    "../sql/maintenance.sql",
     name = "maintenance",
     requires = ["schema"]
 );
-extension_sql_file!("../../sql/security.sql", name = "security", finalize);
+extension_sql_file!("../sql/security.sql", name = "security", finalize);
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {

@@ -58,6 +58,12 @@ impl TestDb {
         TestDb { name, url, client }
     }
 
+    /// A database with nothing installed, for tests that install a
+    /// particular version themselves.
+    pub async fn empty() -> TestDb {
+        Self::with_extensions(&[]).await
+    }
+
     /// The single value of a one-row, one-column query without parameters.
     pub async fn scalar<T: tokio_postgres::types::FromSqlOwned>(&self, sql: &str) -> T {
         self.client
@@ -110,6 +116,19 @@ impl Drop for TestDb {
         })
         .join();
     }
+}
+
+/// What the extension defines in the catalog of the connected database, one
+/// sorted line per fact, independent of oids and creation order (see
+/// `tests/sql/catalog.sql`).
+pub async fn catalog(client: &Client) -> Vec<String> {
+    client
+        .query(include_str!("../sql/catalog.sql"), &[])
+        .await
+        .unwrap_or_else(|e| panic!("reading the catalog: {}", message(&e)))
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
 }
 
 /// The SQLSTATE of a failed statement, for asserting on error classes.

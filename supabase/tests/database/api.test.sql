@@ -11,7 +11,7 @@ select functions_are('observe', array[
     'resolve_issue', 'ignore_issue', 'reopen_issue', 'set_issue_status',
     'tick', 'fold_counts', 'schedule_tick', 'grant_supabase_roles',
     'record_issue_activity', 'delete_issue_dependents', 'truncate_issue_dependents',
-    'issue_groups_changed', 'announce_issue_change'
+    'issue_groups_changed', 'announce_issue_change', 'apply_role_privileges'
 ], 'observe holds exactly the documented functions');
 
 -- Capture
@@ -74,7 +74,7 @@ select volatility_is('observe', 'log_errors', array['jsonb'], 'volatile');
 -- Tables
 select tables_are('observe', array[
     'issue_groups', 'issue_hashes', 'issue_counts', 'count_queue', 'fold_state', 'issue_users',
-    'issue_ignore_counts', 'events', 'issue_activity'
+    'issue_ignore_counts', 'events', 'issue_activity', 'role_privileges'
 ], 'observe holds exactly the documented tables');
 select has_table('observe', 'issue_groups', 'table observe.issue_groups');
 select has_table('observe', 'issue_hashes', 'table observe.issue_hashes');

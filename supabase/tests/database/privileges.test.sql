@@ -1,107 +1,112 @@
--- Who may call what. observe_writer captures, observe_reader reads through
--- the views, observe_admin does both and triages; grant_supabase_roles() is
--- for superusers only. Privileges are checked as the roles have them,
--- memberships included (observe_admin is a member of the other two).
+-- Who may call and read what is written once, as the rows of
+-- observe.role_privileges; these tests hold the catalog to it, so adding a
+-- grant means adding a row, never editing a test. Privileges are checked
+-- both as granted and as the roles have them, memberships included
+-- (observe_admin is a member of observe_writer and observe_reader).
 begin;
-select plan(54);
+select plan(7);
 
-select function_privs_are('observe', 'log_error', array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone'], 'observe_writer', array['EXECUTE'],
-    'observe_writer may execute observe.log_error(text, text, text, text, text, text, text, jsonb, text[], text, text, timestamp with time zone)');
-select function_privs_are('observe', 'log_error', array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone'], 'observe_reader', array[]::text[],
-    'observe_reader may not execute observe.log_error(text, text, text, text, text, text, text, jsonb, text[], text, text, timestamp with time zone)');
-select function_privs_are('observe', 'log_error', array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone'], 'observe_admin', array['EXECUTE'],
-    'observe_admin may execute observe.log_error(text, text, text, text, text, text, text, jsonb, text[], text, text, timestamp with time zone)');
-select function_privs_are('observe', 'log_error', array['jsonb'], 'observe_writer', array['EXECUTE'],
-    'observe_writer may execute observe.log_error(jsonb)');
-select function_privs_are('observe', 'log_error', array['jsonb'], 'observe_reader', array[]::text[],
-    'observe_reader may not execute observe.log_error(jsonb)');
-select function_privs_are('observe', 'log_error', array['jsonb'], 'observe_admin', array['EXECUTE'],
-    'observe_admin may execute observe.log_error(jsonb)');
-select function_privs_are('observe', 'log_errors', array['jsonb'], 'observe_writer', array['EXECUTE'],
-    'observe_writer may execute observe.log_errors(jsonb)');
-select function_privs_are('observe', 'log_errors', array['jsonb'], 'observe_reader', array[]::text[],
-    'observe_reader may not execute observe.log_errors(jsonb)');
-select function_privs_are('observe', 'log_errors', array['jsonb'], 'observe_admin', array['EXECUTE'],
-    'observe_admin may execute observe.log_errors(jsonb)');
-select function_privs_are('observe', 'normalize_message', array['text'], 'observe_writer', array['EXECUTE'],
-    'observe_writer may execute observe.normalize_message(text)');
-select function_privs_are('observe', 'normalize_message', array['text'], 'observe_reader', array['EXECUTE'],
-    'observe_reader may execute observe.normalize_message(text)');
-select function_privs_are('observe', 'normalize_message', array['text'], 'observe_admin', array['EXECUTE'],
-    'observe_admin may execute observe.normalize_message(text)');
-select function_privs_are('observe', 'fingerprint', array['text', 'text', 'text', 'text[]'], 'observe_writer', array['EXECUTE'],
-    'observe_writer may execute observe.fingerprint(text, text, text, text[])');
-select function_privs_are('observe', 'fingerprint', array['text', 'text', 'text', 'text[]'], 'observe_reader', array['EXECUTE'],
-    'observe_reader may execute observe.fingerprint(text, text, text, text[])');
-select function_privs_are('observe', 'fingerprint', array['text', 'text', 'text', 'text[]'], 'observe_admin', array['EXECUTE'],
-    'observe_admin may execute observe.fingerprint(text, text, text, text[])');
-select function_privs_are('observe', 'resolve_issue', array['bigint', 'text'], 'observe_writer', array[]::text[],
-    'observe_writer may not execute observe.resolve_issue(bigint, text)');
-select function_privs_are('observe', 'resolve_issue', array['bigint', 'text'], 'observe_reader', array[]::text[],
-    'observe_reader may not execute observe.resolve_issue(bigint, text)');
-select function_privs_are('observe', 'resolve_issue', array['bigint', 'text'], 'observe_admin', array['EXECUTE'],
-    'observe_admin may execute observe.resolve_issue(bigint, text)');
-select function_privs_are('observe', 'ignore_issue', array['bigint', 'timestamp with time zone', 'bigint'], 'observe_writer', array[]::text[],
-    'observe_writer may not execute observe.ignore_issue(bigint, timestamp with time zone, bigint)');
-select function_privs_are('observe', 'ignore_issue', array['bigint', 'timestamp with time zone', 'bigint'], 'observe_reader', array[]::text[],
-    'observe_reader may not execute observe.ignore_issue(bigint, timestamp with time zone, bigint)');
-select function_privs_are('observe', 'ignore_issue', array['bigint', 'timestamp with time zone', 'bigint'], 'observe_admin', array['EXECUTE'],
-    'observe_admin may execute observe.ignore_issue(bigint, timestamp with time zone, bigint)');
-select function_privs_are('observe', 'reopen_issue', array['bigint'], 'observe_writer', array[]::text[],
-    'observe_writer may not execute observe.reopen_issue(bigint)');
-select function_privs_are('observe', 'reopen_issue', array['bigint'], 'observe_reader', array[]::text[],
-    'observe_reader may not execute observe.reopen_issue(bigint)');
-select function_privs_are('observe', 'reopen_issue', array['bigint'], 'observe_admin', array['EXECUTE'],
-    'observe_admin may execute observe.reopen_issue(bigint)');
-select function_privs_are('observe', 'tick', array[]::text[], 'observe_writer', array[]::text[],
-    'observe_writer may not execute observe.tick()');
-select function_privs_are('observe', 'tick', array[]::text[], 'observe_reader', array[]::text[],
-    'observe_reader may not execute observe.tick()');
-select function_privs_are('observe', 'tick', array[]::text[], 'observe_admin', array['EXECUTE'],
-    'observe_admin may execute observe.tick()');
-select function_privs_are('observe', 'fold_counts', array[]::text[], 'observe_writer', array[]::text[],
-    'observe_writer may not execute observe.fold_counts()');
-select function_privs_are('observe', 'fold_counts', array[]::text[], 'observe_reader', array[]::text[],
-    'observe_reader may not execute observe.fold_counts()');
-select function_privs_are('observe', 'fold_counts', array[]::text[], 'observe_admin', array['EXECUTE'],
-    'observe_admin may execute observe.fold_counts()');
-select function_privs_are('observe', 'announce_issue_change', array[]::text[], 'observe_writer', array[]::text[],
-    'observe_writer may not execute observe.announce_issue_change()');
-select function_privs_are('observe', 'announce_issue_change', array[]::text[], 'observe_reader', array[]::text[],
-    'observe_reader may not execute observe.announce_issue_change()');
-select function_privs_are('observe', 'announce_issue_change', array[]::text[], 'observe_admin', array[]::text[],
-    'observe_admin may not execute observe.announce_issue_change()');
-select function_privs_are('observe', 'schedule_tick', array['text'], 'observe_writer', array[]::text[],
-    'observe_writer may not execute observe.schedule_tick(text)');
-select function_privs_are('observe', 'schedule_tick', array['text'], 'observe_reader', array[]::text[],
-    'observe_reader may not execute observe.schedule_tick(text)');
-select function_privs_are('observe', 'schedule_tick', array['text'], 'observe_admin', array['EXECUTE'],
-    'observe_admin may execute observe.schedule_tick(text)');
-select function_privs_are('observe', 'grant_supabase_roles', array[]::text[], 'observe_writer', array[]::text[],
-    'observe_writer may not execute observe.grant_supabase_roles()');
-select function_privs_are('observe', 'grant_supabase_roles', array[]::text[], 'observe_reader', array[]::text[],
-    'observe_reader may not execute observe.grant_supabase_roles()');
-select function_privs_are('observe', 'grant_supabase_roles', array[]::text[], 'observe_admin', array[]::text[],
-    'observe_admin may not execute observe.grant_supabase_roles()');
+create temporary view expected_grants as
+select object_type,
+       case object_type
+           when 'function' then object_name::regprocedure::text
+           when 'table' then object_name::regclass::text
+           when 'type' then object_name::regtype::text
+           else object_name
+       end as object_name,
+       role_name::text, privilege
+  from observe.role_privileges
+ where role_name is not null;
 
--- The views
-select table_privs_are('observe', 'issues', 'observe_writer', array[]::text[], 'observe_writer may not read observe.issues');
-select table_privs_are('observe', 'issues', 'observe_reader', array['SELECT'], 'observe_reader may read observe.issues');
-select table_privs_are('observe', 'issues', 'observe_admin', array['SELECT'], 'observe_admin may read observe.issues');
-select table_privs_are('observe', 'issue_overview', 'observe_writer', array[]::text[], 'observe_writer may not read observe.issue_overview');
-select table_privs_are('observe', 'issue_overview', 'observe_reader', array['SELECT'], 'observe_reader may read observe.issue_overview');
-select table_privs_are('observe', 'issue_overview', 'observe_admin', array['SELECT'], 'observe_admin may read observe.issue_overview');
-select table_privs_are('observe', 'recent_errors', 'observe_writer', array[]::text[], 'observe_writer may not read observe.recent_errors');
-select table_privs_are('observe', 'recent_errors', 'observe_reader', array['SELECT'], 'observe_reader may read observe.recent_errors');
-select table_privs_are('observe', 'recent_errors', 'observe_admin', array['SELECT'], 'observe_admin may read observe.recent_errors');
-select table_privs_are('observe', 'error_rate', 'observe_writer', array[]::text[], 'observe_writer may not read observe.error_rate');
-select table_privs_are('observe', 'error_rate', 'observe_reader', array['SELECT'], 'observe_reader may read observe.error_rate');
-select table_privs_are('observe', 'error_rate', 'observe_admin', array['SELECT'], 'observe_admin may read observe.error_rate');
+create temporary view actual_grants as
+select obj.object_type, obj.object_name, coalesce(r.rolname::text, 'PUBLIC') as role_name, acl.privilege_type as privilege
+  from (select 'schema' as object_type, 'observe' as object_name, n.nspacl as acl, n.nspowner as owner
+          from pg_namespace n where n.nspname = 'observe'
+        union all
+        select 'function', p.oid::regprocedure::text, p.proacl, p.proowner
+          from pg_proc p where p.pronamespace = 'observe'::regnamespace
+        union all
+        select 'table', c.oid::regclass::text, c.relacl, c.relowner
+          from pg_class c
+         where c.relnamespace = 'observe'::regnamespace and c.relkind in ('r', 'p', 'v', 'm')
+           and not c.relispartition
+        union all
+        select 'type', t.oid::regtype::text, t.typacl, t.typowner
+          from pg_type t where t.typnamespace = 'observe'::regnamespace and t.typelem = 0) obj
+ cross join lateral aclexplode(obj.acl) acl
+  left join pg_roles r on r.oid = acl.grantee
+ where acl.grantee <> obj.owner;
 
--- The schema
-select schema_privs_are('observe', 'observe_writer', array['USAGE'], 'observe_writer may use schema observe, not create in it');
-select schema_privs_are('observe', 'observe_reader', array['USAGE'], 'observe_reader may use schema observe, not create in it');
-select schema_privs_are('observe', 'observe_admin', array['USAGE'], 'observe_admin may use schema observe, not create in it');
+select set_eq(
+    'select * from actual_grants',
+    'select * from expected_grants',
+    'the catalog grants exactly what observe.role_privileges lists, and nothing to PUBLIC');
+
+select is_empty(
+    $$select p.oid::regprocedure::text from pg_proc p
+       where p.pronamespace = 'observe'::regnamespace
+         and not exists (select from observe.role_privileges r
+                          where r.object_type = 'function'
+                            and r.object_name::regprocedure = p.oid)$$,
+    'every function has a row in observe.role_privileges (a null role when granted to none)');
+
+-- Memberships: what each role can do is what it, or a role it belongs to,
+-- was granted.
+select set_eq(
+    $$select r.rolname::text, p.oid::regprocedure::text
+        from pg_proc p
+       cross join (values ('observe_writer'), ('observe_reader'), ('observe_admin')) as r(rolname)
+       where p.pronamespace = 'observe'::regnamespace
+         and has_function_privilege(r.rolname, p.oid, 'EXECUTE')$$,
+    $$select m.member, e.object_name
+        from expected_grants e
+        join (values ('observe_writer', 'observe_writer'), ('observe_reader', 'observe_reader'),
+                     ('observe_admin', 'observe_admin'), ('observe_admin', 'observe_writer'),
+                     ('observe_admin', 'observe_reader')) as m(member, via) on m.via = e.role_name
+       where e.object_type = 'function'$$,
+    'each role may execute exactly the functions it or a role it belongs to was granted');
+
+select set_eq(
+    $$select r.rolname::text, c.oid::regclass::text, priv
+        from pg_class c
+       cross join (values ('observe_writer'), ('observe_reader'), ('observe_admin')) as r(rolname)
+       cross join (values ('SELECT'), ('INSERT'), ('UPDATE'), ('DELETE'), ('TRUNCATE')) as p(priv)
+       where c.relnamespace = 'observe'::regnamespace and c.relkind in ('r', 'p', 'v', 'm')
+         and not c.relispartition
+         and has_table_privilege(r.rolname, c.oid, priv)$$,
+    $$select distinct m.member, e.object_name, e.privilege
+        from expected_grants e
+        join (values ('observe_writer', 'observe_writer'), ('observe_reader', 'observe_reader'),
+                     ('observe_admin', 'observe_admin'), ('observe_admin', 'observe_writer'),
+                     ('observe_admin', 'observe_reader')) as m(member, via) on m.via = e.role_name
+       where e.object_type = 'table'$$,
+    'each role may read and change exactly the tables and views it or a role it belongs to was granted');
+
+-- Row level security: on for every table, one policy per granted table
+-- privilege, for exactly that role.
+select is_empty(
+    $$select c.relname from pg_class c
+       where c.relnamespace = 'observe'::regnamespace and c.relkind in ('r', 'p')
+         and not c.relispartition and not c.relrowsecurity$$,
+    'every table has row level security');
+
+select set_eq(
+    $$select format('%s.%s', schemaname, tablename)::regclass::text, cmd, roles::text[]
+        from pg_policies where schemaname = 'observe'$$,
+    $$select e.object_name, e.privilege, array[e.role_name]
+        from expected_grants e
+        join pg_class c on c.oid = e.object_name::regclass and c.relkind in ('r', 'p')
+       where e.object_type = 'table'$$,
+    'one row level security policy per granted table privilege');
+
+-- A new object with no row is refused, so nothing is ever granted by
+-- forgetting.
+create function observe.forgotten() returns int language sql as 'select 1';
+select throws_ok(
+    'select observe.apply_role_privileges()',
+    '0LP01',
+    'observe.role_privileges has no row for function observe.forgotten()',
+    'applying the matrix refuses while an object has no row');
 
 select * from finish();
 rollback;

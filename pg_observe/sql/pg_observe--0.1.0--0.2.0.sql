@@ -1,0 +1,169 @@
+-- pg_observe 0.1.0 → 0.2.0, run by ALTER EXTENSION pg_observe UPDATE.
+-- Every change of 0.2.0 to the schema, in the order the install script
+-- makes it; tests/tests/upgrade.rs checks that the result equals a fresh
+-- install of 0.2.0 (ARCHITECTURE.md, "Versions and upgrades").
+
+-- The privilege matrix becomes data (pg_observe/sql/security.sql).
+create table observe.role_privileges (
+    object_type text not null check (object_type in ('schema', 'table', 'function', 'type')),
+    -- As GRANT names it: observe.issues, observe.log_error(jsonb).
+    object_name text not null,
+    -- Null (with privilege null) records an object granted to no role.
+    role_name name check (role_name in ('observe_writer', 'observe_reader', 'observe_admin')),
+    privilege text check (privilege in ('USAGE', 'EXECUTE', 'SELECT', 'INSERT', 'UPDATE', 'DELETE')),
+    check ((role_name is null) = (privilege is null)),
+    unique nulls not distinct (object_type, object_name, role_name, privilege)
+);
+comment on table observe.role_privileges is
+    'Who may do what: every grant of pg_observe, one row each; observe.apply_role_privileges() applies them. observe_admin is also a member of observe_writer and observe_reader.';
+
+insert into observe.role_privileges (object_type, object_name, role_name, privilege) values
+    ('schema', 'observe', 'observe_writer', 'USAGE'),
+    ('schema', 'observe', 'observe_reader', 'USAGE'),
+    ('schema', 'observe', 'observe_admin', 'USAGE'),
+    ('type', 'observe.level', 'observe_writer', 'USAGE'),
+    ('type', 'observe.level', 'observe_reader', 'USAGE'),
+    ('type', 'observe.issue_status', 'observe_writer', 'USAGE'),
+    ('type', 'observe.issue_status', 'observe_reader', 'USAGE'),
+
+    -- Writers capture. The capture functions are SECURITY DEFINER, so
+    -- writers need no table privilege at all.
+    ('function', 'observe.log_error(text, text, text, text, text, text, text, jsonb, text[], text, text, timestamptz)', 'observe_writer', 'EXECUTE'),
+    ('function', 'observe.log_error(jsonb)', 'observe_writer', 'EXECUTE'),
+    ('function', 'observe.log_errors(jsonb)', 'observe_writer', 'EXECUTE'),
+
+    -- Pure functions, useful to anyone who may read or write.
+    ('function', 'observe.normalize_message(text)', 'observe_writer', 'EXECUTE'),
+    ('function', 'observe.normalize_message(text)', 'observe_reader', 'EXECUTE'),
+    ('function', 'observe.fingerprint(text, text, text, text[])', 'observe_writer', 'EXECUTE'),
+    ('function', 'observe.fingerprint(text, text, text, text[])', 'observe_reader', 'EXECUTE'),
+
+    -- Readers see everything through the views, which are security_invoker
+    -- and therefore need the tables beneath readable too.
+    ('table', 'observe.issues', 'observe_reader', 'SELECT'),
+    ('table', 'observe.issue_overview', 'observe_reader', 'SELECT'),
+    ('table', 'observe.recent_errors', 'observe_reader', 'SELECT'),
+    ('table', 'observe.error_rate', 'observe_reader', 'SELECT'),
+    ('table', 'observe.releases', 'observe_reader', 'SELECT'),
+    ('table', 'observe.event_counts', 'observe_reader', 'SELECT'),
+    ('table', 'observe.issue_groups', 'observe_reader', 'SELECT'),
+    ('table', 'observe.issue_hashes', 'observe_reader', 'SELECT'),
+    ('table', 'observe.issue_counts', 'observe_reader', 'SELECT'),
+    ('table', 'observe.count_queue', 'observe_reader', 'SELECT'),
+    ('table', 'observe.issue_users', 'observe_reader', 'SELECT'),
+    ('table', 'observe.issue_ignore_counts', 'observe_reader', 'SELECT'),
+    ('table', 'observe.events', 'observe_reader', 'SELECT'),
+    ('table', 'observe.issue_activity', 'observe_reader', 'SELECT'),
+    ('table', 'observe.fold_state', 'observe_reader', 'SELECT'),
+    ('table', 'observe.role_privileges', 'observe_reader', 'SELECT'),
+
+    -- Admins triage, run the periodic work, and may erase events and issues
+    -- (e.g. for a data subject request); deleting an issue removes its
+    -- dependents by trigger.
+    ('function', 'observe.resolve_issue(bigint, text)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.ignore_issue(bigint, timestamptz, bigint)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.reopen_issue(bigint)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.tick()', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.fold_counts()', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.schedule_tick(text)', 'observe_admin', 'EXECUTE'),
+    ('table', 'observe.events', 'observe_admin', 'DELETE'),
+    ('table', 'observe.issue_groups', 'observe_admin', 'DELETE'),
+
+    -- Internal: called by triggers, by capture and by superusers only.
+    ('function', 'observe.set_issue_status(bigint, observe.issue_status, text, timestamptz, bigint)', null, null),
+    ('function', 'observe.announce_issue_change()', null, null),
+    ('function', 'observe.record_issue_activity()', null, null),
+    ('function', 'observe.issue_groups_changed()', null, null),
+    ('function', 'observe.delete_issue_dependents()', null, null),
+    ('function', 'observe.truncate_issue_dependents()', null, null),
+    ('function', 'observe.grant_supabase_roles()', null, null),
+    ('function', 'observe.apply_role_privileges()', null, null);
+
+-- Makes the catalog say exactly what observe.role_privileges says: nothing
+-- for PUBLIC (PostgreSQL grants EXECUTE on functions and USAGE on types to
+-- PUBLIC by default), nothing more for the three roles, and row level
+-- security on every table with one permissive policy per granted table
+-- privilege. Safe to run again; upgrade scripts do.
+create function observe.apply_role_privileges()
+returns void
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    missing text;
+    grant_row record;
+    tbl regclass;
+    policy_row record;
+    grantee text;
+begin
+    select string_agg(o.kind || ' ' || o.name, ', ' order by o.name) into missing
+      from (select 'function' as kind, p.oid::regprocedure::text as name
+              from pg_proc p where p.pronamespace = 'observe'::regnamespace
+            union all
+            select 'table', c.oid::regclass::text
+              from pg_class c
+             where c.relnamespace = 'observe'::regnamespace
+               and c.relkind in ('r', 'p', 'v', 'm') and not c.relispartition) o
+     where not exists (select from observe.role_privileges r
+                        where r.object_type = o.kind
+                          and case o.kind
+                                  when 'function' then r.object_name::regprocedure::text
+                                  else r.object_name::regclass::text
+                              end = o.name);
+    if missing is not null then
+        raise exception 'observe.role_privileges has no row for %', missing
+            using errcode = 'invalid_grant_operation',
+                  hint = 'Add a row per granted privilege, or one with a null role for an object granted to no role.';
+    end if;
+
+    foreach grantee in array array['public', 'observe_writer', 'observe_reader', 'observe_admin'] loop
+        execute format('revoke all on schema observe from %s', grantee);
+        execute format('revoke all on all tables in schema observe from %s', grantee);
+        execute format('revoke all on all sequences in schema observe from %s', grantee);
+        execute format('revoke all on all functions in schema observe from %s', grantee);
+        for grant_row in
+            select t.oid::regtype as type from pg_type t
+             where t.typnamespace = 'observe'::regnamespace and t.typelem = 0
+        loop
+            execute format('revoke all on type %s from %s', grant_row.type, grantee);
+        end loop;
+    end loop;
+
+    for grant_row in
+        select object_type, object_name, role_name, privilege
+          from observe.role_privileges
+         where role_name is not null
+         order by 1, 2, 3, 4
+    loop
+        execute format('grant %s on %s %s to %I',
+                       grant_row.privilege, grant_row.object_type, grant_row.object_name, grant_row.role_name);
+    end loop;
+
+    for tbl in
+        select c.oid::regclass from pg_class c
+         where c.relnamespace = 'observe'::regnamespace and c.relkind in ('r', 'p') and not c.relispartition
+    loop
+        execute format('alter table %s enable row level security', tbl);
+        for policy_row in
+            select pol.polname from pg_policy pol where pol.polrelid = tbl
+        loop
+            execute format('drop policy %I on %s', policy_row.polname, tbl);
+        end loop;
+    end loop;
+    for policy_row in
+        select r.object_name::regclass as rel, r.role_name, r.privilege
+          from observe.role_privileges r
+          join pg_class c on c.oid = r.object_name::regclass
+         where r.object_type = 'table' and c.relkind in ('r', 'p')
+           and r.privilege in ('SELECT', 'INSERT', 'UPDATE', 'DELETE')
+    loop
+        -- observe_reader + SELECT is policy reader_select, and so on.
+        execute format('create policy %I on %s for %s to %I %s',
+                       replace(policy_row.role_name, 'observe_', '') || '_' || lower(policy_row.privilege),
+                       policy_row.rel, policy_row.privilege, policy_row.role_name,
+                       case policy_row.privilege when 'INSERT' then 'with check (true)' else 'using (true)' end);
+    end loop;
+end
+$$;
+
+select observe.apply_role_privileges();
