@@ -3,7 +3,45 @@
 -- makes it; tests/tests/upgrade.rs checks that the result equals a fresh
 -- install of 0.2.0 (ARCHITECTURE.md, "Versions and upgrades").
 
--- The privilege matrix becomes data (pg_observe/sql/security.sql).
+-- The activity trigger asks core for the kind of a change
+-- (pg_observe_core::lifecycle::ActivityKind), so the words live in Rust.
+create function observe.activity_kind(from_status text, to_status text, reason text)
+returns text immutable parallel safe
+language c as 'MODULE_PATHNAME', 'activity_kind_wrapper';
+
+create or replace function observe.record_issue_activity() returns trigger
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    activity text;
+begin
+    if tg_op = 'INSERT' then
+        insert into observe.issue_activity (issue_id, kind, to_status, reason, details)
+        values (new.id, 'created', new.status, 'new_issue',
+                jsonb_build_object('level', new.level, 'release', new.first_release, 'title', new.title));
+        return new;
+    end if;
+
+    if (new.status, new.resolved_in_release, new.ignored_until, new.ignore_until_count)
+       is not distinct from
+       (old.status, old.resolved_in_release, old.ignored_until, old.ignore_until_count) then
+        return new;
+    end if;
+
+    activity := observe.activity_kind(old.status::text, new.status::text, new.status_reason);
+    insert into observe.issue_activity (issue_id, kind, from_status, to_status, reason, details)
+    values (new.id, activity, old.status, new.status, new.status_reason,
+            jsonb_strip_nulls(jsonb_build_object(
+                'resolved_in_release', new.resolved_in_release,
+                'ignored_until', new.ignored_until,
+                'ignore_until_count', new.ignore_until_count)));
+    return new;
+end
+$$;
+
+-- Last, once every object exists: the privilege matrix becomes data (pg_observe/sql/security.sql).
 create table observe.role_privileges (
     object_type text not null check (object_type in ('schema', 'table', 'function', 'type')),
     -- As GRANT names it: observe.issues, observe.log_error(jsonb).
@@ -72,6 +110,7 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
     -- Internal: called by triggers, by capture and by superusers only.
     ('function', 'observe.set_issue_status(bigint, observe.issue_status, text, timestamptz, bigint)', null, null),
     ('function', 'observe.announce_issue_change()', null, null),
+    ('function', 'observe.activity_kind(text, text, text)', null, null),
     ('function', 'observe.record_issue_activity()', null, null),
     ('function', 'observe.issue_groups_changed()', null, null),
     ('function', 'observe.delete_issue_dependents()', null, null),

@@ -219,13 +219,7 @@ begin
         return new;
     end if;
 
-    activity := case
-        when new.status = 'resolved' then 'resolved'
-        when new.status = 'ignored' then 'ignored'
-        when old.status = 'resolved' and new.status_reason = 'regression' then 'regressed'
-        when old.status = 'ignored' and new.status_reason like 'ignore\_%' then 'unignored'
-        else 'reopened'
-    end;
+    activity := observe.activity_kind(old.status::text, new.status::text, new.status_reason);
     insert into observe.issue_activity (issue_id, kind, from_status, to_status, reason, details)
     values (new.id, activity, old.status, new.status, new.status_reason,
             jsonb_strip_nulls(jsonb_build_object(

@@ -76,6 +76,7 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
     -- Internal: called by triggers, by capture and by superusers only.
     ('function', 'observe.set_issue_status(bigint, observe.issue_status, text, timestamptz, bigint)', null, null),
     ('function', 'observe.announce_issue_change()', null, null),
+    ('function', 'observe.activity_kind(text, text, text)', null, null),
     ('function', 'observe.record_issue_activity()', null, null),
     ('function', 'observe.issue_groups_changed()', null, null),
     ('function', 'observe.delete_issue_dependents()', null, null),

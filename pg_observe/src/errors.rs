@@ -6,10 +6,24 @@
 use pg_observe_core::event::{EventError, EventErrorKind};
 use pgrx::{ereport, PgSqlErrorCode};
 
+use crate::capture::CaptureError;
+
 pub fn raise_event_error(error: EventError) -> ! {
     let code = match error.kind() {
         EventErrorKind::NullValueNotAllowed => PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
         EventErrorKind::InvalidParameterValue => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+    };
+    ereport!(ERROR, code, error.to_string());
+}
+
+pub fn raise_capture_error(error: CaptureError) -> ! {
+    let code = match &error {
+        CaptureError::Event(e) => raise_event_error(e.clone()),
+        CaptureError::Settings(_) => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+        CaptureError::Concurrent(_) => PgSqlErrorCode::ERRCODE_T_R_SERIALIZATION_FAILURE,
+        CaptureError::Storage(_) | CaptureError::Corrupt(_) => {
+            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR
+        }
     };
     ereport!(ERROR, code, error.to_string());
 }
@@ -19,13 +33,5 @@ pub fn raise_internal(context: &str, error: impl std::fmt::Display) -> ! {
         ERROR,
         PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
         format!("pg_observe: {context}: {error}")
-    );
-}
-
-pub fn raise_invalid_setting(message: String) -> ! {
-    ereport!(
-        ERROR,
-        PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-        message
     );
 }

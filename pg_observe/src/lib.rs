@@ -8,6 +8,7 @@ use pgrx::prelude::*;
 mod capture;
 mod errors;
 mod grouping;
+mod lifecycle;
 mod log_error;
 mod maintenance;
 mod pgtime;

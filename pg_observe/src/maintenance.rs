@@ -12,7 +12,7 @@ use pgrx::spi::SpiResult;
 use pgrx::JsonB;
 use serde_json::json;
 
-use crate::capture::REOPEN;
+use crate::capture::{reopen_args, REOPEN};
 use crate::errors::raise_internal;
 use crate::pgtime::from_pg;
 
@@ -75,11 +75,7 @@ fn tick() -> JsonB {
             client.update(
                 REOPEN,
                 None,
-                &[
-                    (*id).into(),
-                    transition.reason().into(),
-                    IssueStatus::Ignored.as_str().into(),
-                ],
+                &reopen_args(*id, *transition, IssueStatus::Ignored),
             )?;
         }
         let compacted = client

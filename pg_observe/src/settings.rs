@@ -9,11 +9,9 @@ use std::ffi::{c_char, c_void, CStr, CString};
 use std::rc::Rc;
 
 use pg_observe_core::process::Limits;
-use pg_observe_core::scrub::{ScrubConfig, Scrubber};
+use pg_observe_core::scrub::{ScrubConfig, ScrubConfigError, Scrubber};
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::{pg_guard, pg_sys};
-
-use crate::errors::raise_invalid_setting;
 
 static SERVICE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 static ENVIRONMENT: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
@@ -235,7 +233,7 @@ thread_local! {
 }
 
 /// The scrubber for the current settings.
-pub fn scrubber() -> Rc<Scrubber> {
+pub fn scrubber() -> Result<Rc<Scrubber>, ScrubConfigError> {
     let key: ScrubberKey = (
         string(&SCRUB_KEYS),
         string(&SCRUB_PATTERN),
@@ -245,18 +243,12 @@ pub fn scrubber() -> Rc<Scrubber> {
         let mut cached = cell.borrow_mut();
         if let Some((cached_key, scrubber)) = cached.as_ref() {
             if *cached_key == key {
-                return Rc::clone(scrubber);
+                return Ok(Rc::clone(scrubber));
             }
         }
         let config = scrub_config(key.0.as_deref(), key.1.as_deref());
-        // Only a key list can fail here (patterns are checked when set):
-        // refusing the capture beats storing it under weaker scrubbing.
-        let scrubber = Rc::new(Scrubber::new(&config).unwrap_or_else(|e| {
-            raise_invalid_setting(format!(
-                "invalid observe.scrub_keys or observe.scrub_pattern: {e}"
-            ))
-        }));
+        let scrubber = Rc::new(Scrubber::new(&config)?);
         *cached = Some((key, Rc::clone(&scrubber)));
-        scrubber
+        Ok(scrubber)
     })
 }

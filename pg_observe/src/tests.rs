@@ -171,4 +171,39 @@ mod tests {
     fn a_null_message_raises_a_postgres_error() {
         Spi::run("select observe.log_error(null::text)").unwrap();
     }
+
+    /// The words SQL stores are core's: the activity kinds the table
+    /// accepts, and the reasons the triage functions and capture write.
+    #[pg_test]
+    fn sql_speaks_the_lifecycle_words_of_core() {
+        use pg_observe_core::lifecycle::{ActivityKind, MANUAL_REASON, NEW_ISSUE_REASON};
+
+        let check = Spi::get_one::<String>(
+            "select pg_get_constraintdef(oid) from pg_constraint
+              where conrelid = 'observe.issue_activity'::regclass and contype = 'c'",
+        )
+        .unwrap()
+        .expect("issue_activity has a check constraint on kind");
+        let accepted: Vec<&str> = check.split('\'').skip(1).step_by(2).collect();
+        let core: Vec<&str> = ActivityKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(accepted, core, "{check}");
+
+        Spi::run("select observe.log_error('words', service => 'words')").unwrap();
+        let issue =
+            Spi::get_one::<i64>("select id from observe.issue_groups where service = 'words'")
+                .unwrap()
+                .expect("captured");
+        let created = Spi::get_one_with_args::<String>(
+            "select reason from observe.issue_activity where issue_id = $1 and kind = 'created'",
+            &[issue.into()],
+        )
+        .unwrap();
+        assert_eq!(created.as_deref(), Some(NEW_ISSUE_REASON));
+        let resolved = Spi::get_one_with_args::<String>(
+            "select status_reason from observe.resolve_issue($1)",
+            &[issue.into()],
+        )
+        .unwrap();
+        assert_eq!(resolved.as_deref(), Some(MANUAL_REASON));
+    }
 }

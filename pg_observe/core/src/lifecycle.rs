@@ -67,12 +67,78 @@ pub enum Transition {
 }
 
 impl Transition {
-    /// The reason recorded in the issue activity log.
+    pub const ALL: [Transition; 3] = [
+        Transition::Regressed,
+        Transition::IgnoreExpired,
+        Transition::IgnoreCountReached,
+    ];
+
+    /// The reason stored in `issue_groups.status_reason` and the activity log.
     pub fn reason(self) -> &'static str {
         match self {
             Transition::Regressed => "regression",
             Transition::IgnoreExpired => "ignore_expired",
             Transition::IgnoreCountReached => "ignore_count_reached",
+        }
+    }
+
+    pub fn from_reason(reason: &str) -> Option<Transition> {
+        Transition::ALL.into_iter().find(|t| t.reason() == reason)
+    }
+}
+
+/// The reason of a status set by a person or a bot through the triage
+/// functions, and of the activity row that records a new issue.
+pub const MANUAL_REASON: &str = "manual";
+pub const NEW_ISSUE_REASON: &str = "new_issue";
+
+/// What an `issue_activity` row records. The SQL trigger that writes the
+/// rows asks `of_change` (as `observe.activity_kind`), and a test holds the
+/// table's check constraint to `ALL`, so the words live here only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActivityKind {
+    Created,
+    Resolved,
+    Ignored,
+    Unignored,
+    Regressed,
+    Reopened,
+}
+
+impl ActivityKind {
+    pub const ALL: [ActivityKind; 6] = [
+        ActivityKind::Created,
+        ActivityKind::Resolved,
+        ActivityKind::Ignored,
+        ActivityKind::Unignored,
+        ActivityKind::Regressed,
+        ActivityKind::Reopened,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActivityKind::Created => "created",
+            ActivityKind::Resolved => "resolved",
+            ActivityKind::Ignored => "ignored",
+            ActivityKind::Unignored => "unignored",
+            ActivityKind::Regressed => "regressed",
+            ActivityKind::Reopened => "reopened",
+        }
+    }
+
+    /// The kind of a change of an existing issue's status, given the reason
+    /// stored with the new status.
+    pub fn of_change(from: IssueStatus, to: IssueStatus, reason: Option<&str>) -> ActivityKind {
+        match (from, to, reason.and_then(Transition::from_reason)) {
+            (_, IssueStatus::Resolved, _) => ActivityKind::Resolved,
+            (_, IssueStatus::Ignored, _) => ActivityKind::Ignored,
+            (IssueStatus::Resolved, _, Some(Transition::Regressed)) => ActivityKind::Regressed,
+            (
+                IssueStatus::Ignored,
+                _,
+                Some(Transition::IgnoreExpired | Transition::IgnoreCountReached),
+            ) => ActivityKind::Unignored,
+            _ => ActivityKind::Reopened,
         }
     }
 }
@@ -260,6 +326,45 @@ mod tests {
     fn ignored_forever_stays_ignored() {
         let s = state(IssueStatus::Ignored);
         assert_eq!(on_event(&s, at(1 << 40), &mut none()), None);
+    }
+
+    #[test]
+    fn activity_kinds_of_every_change() {
+        use ActivityKind as K;
+        use IssueStatus::{Ignored, Resolved, Unresolved};
+        let table = [
+            (Unresolved, Resolved, Some(MANUAL_REASON), K::Resolved),
+            (Ignored, Resolved, Some(MANUAL_REASON), K::Resolved),
+            (Unresolved, Ignored, Some(MANUAL_REASON), K::Ignored),
+            (Resolved, Unresolved, Some("regression"), K::Regressed),
+            (Resolved, Unresolved, Some(MANUAL_REASON), K::Reopened),
+            (Ignored, Unresolved, Some("ignore_expired"), K::Unignored),
+            (
+                Ignored,
+                Unresolved,
+                Some("ignore_count_reached"),
+                K::Unignored,
+            ),
+            (Ignored, Unresolved, Some(MANUAL_REASON), K::Reopened),
+            // A reason that does not fit the change is not trusted.
+            (Ignored, Unresolved, Some("regression"), K::Reopened),
+            (Resolved, Unresolved, None, K::Reopened),
+        ];
+        for (from, to, reason, kind) in table {
+            assert_eq!(
+                ActivityKind::of_change(from, to, reason),
+                kind,
+                "{from} -> {to} ({reason:?})"
+            );
+        }
+    }
+
+    #[test]
+    fn reasons_round_trip() {
+        for t in Transition::ALL {
+            assert_eq!(Transition::from_reason(t.reason()), Some(t));
+        }
+        assert_eq!(Transition::from_reason(MANUAL_REASON), None);
     }
 
     #[test]

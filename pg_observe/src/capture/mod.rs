@@ -3,13 +3,15 @@
 //! so scrubbing, limits, grouping, flood control and the issue lifecycle
 //! apply identically whatever the source.
 
+mod error;
 mod fold;
 mod issue_cache;
 mod plans;
 mod store;
 
+pub use error::CaptureError;
 pub use issue_cache::register;
-pub use plans::REOPEN;
+pub use plans::{reopen_args, REOPEN};
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -19,11 +21,18 @@ use pg_observe_core::event::EventInput;
 use pg_observe_core::process::process;
 use pgrx::Uuid;
 
-use crate::errors::raise_event_error;
+use crate::errors::raise_capture_error;
 use crate::settings;
 
-/// Validates, processes and stores one event; returns its id.
-pub fn capture(mut input: EventInput) -> Uuid {
+/// Validates, processes and stores one event; returns its id, or raises.
+pub fn capture(input: EventInput) -> Uuid {
+    try_capture(input).unwrap_or_else(|e| raise_capture_error(e))
+}
+
+/// `capture` without raising. An error inside PostgreSQL itself (a failed
+/// statement) still aborts the (sub)transaction: callers that must survive
+/// those run each event in a subtransaction of their own.
+pub fn try_capture(mut input: EventInput) -> Result<Uuid, CaptureError> {
     if input.service.is_none() {
         input.service = Some(settings::default_service());
     }
@@ -33,12 +42,10 @@ pub fn capture(mut input: EventInput) -> Uuid {
     if input.release.is_none() {
         input.release = settings::default_release();
     }
-    if let Err(e) = input.validate() {
-        raise_event_error(e);
-    }
+    input.validate()?;
     let event = process(
         input,
-        &settings::scrubber(),
+        &*settings::scrubber()?,
         &settings::limits(),
         Utc::now(),
     );

@@ -4,6 +4,8 @@
 
 use std::cell::OnceCell;
 
+use pg_observe_core::lifecycle::{IssueStatus, Transition};
+use pgrx::datum::DatumWithOid;
 use pgrx::pg_sys::{PgBuiltInOids, PgOid};
 use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiResult};
 
@@ -155,18 +157,33 @@ select observe.fold_counts()
  where folded_at < now() - interval '1 second'";
 
 /// Guarded by the status the decision was made on, so that two sessions
-/// seeing the same regression record it once.
+/// seeing the same regression record it once. Parameters: $1 issue, $2 the
+/// transition's reason, $3 the status decided on, $4 whether it regressed.
 pub const REOPEN: &str = "
 update observe.issue_groups
    set status = 'unresolved',
        status_reason = $2,
        status_changed_at = now(),
-       regressed_at = case when $2 = 'regression' then now() else regressed_at end,
-       times_regressed = times_regressed + (case when $2 = 'regression' then 1 else 0 end),
+       regressed_at = case when $4 then now() else regressed_at end,
+       times_regressed = times_regressed + (case when $4 then 1 else 0 end),
        resolved_in_release = null,
        ignored_until = null,
        ignore_until_count = null
  where id = $1 and status = $3::observe.issue_status";
+
+/// REOPEN's parameters for `transition`, decided on an issue in `status`.
+pub fn reopen_args(
+    issue_id: i64,
+    transition: Transition,
+    status: IssueStatus,
+) -> [DatumWithOid<'static>; 4] {
+    [
+        issue_id.into(),
+        transition.reason().into(),
+        status.as_str().into(),
+        (transition == Transition::Regressed).into(),
+    ]
+}
 
 impl Plans {
     pub fn record_event(&self, stored: bool) -> &OwnedPreparedStatement {
@@ -211,7 +228,7 @@ pub fn with_plans<'conn, R>(
                 release_first_seen: prepare(client, RELEASE_FIRST_SEEN, &[TEXT, TEXT, TEXT])?,
                 escalate_level: prepare(client, ESCALATE_LEVEL, &[INT8, TEXT])?,
                 count_ignored_event: prepare(client, COUNT_IGNORED_EVENT, &[INT8, INT2])?,
-                reopen: prepare(client, REOPEN, &[INT8, TEXT, TEXT])?,
+                reopen: prepare(client, REOPEN, &[INT8, TEXT, TEXT, BOOL])?,
                 fold_if_stale: prepare(client, FOLD_IF_STALE, &[])?,
             };
             let _ = cell.set(plans);

@@ -14,17 +14,17 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use pg_observe_core::event::{uuid_v7, Level};
+use pg_observe_core::flood::MinuteCount;
 use pg_observe_core::lifecycle::{on_event, EventFacts, IssueState, IssueStatus};
 use pg_observe_core::process::ProcessedEvent;
 use pg_observe_core::release::{is_newer, FirstSeen};
-use pg_observe_core::sampling::{keep, sample_rate};
+use pg_observe_core::sampling::keep;
 use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
 use pgrx::spi::{SpiClient, SpiError, SpiResult};
-use pgrx::{pg_sys, JsonB, PgSqlErrorCode, Spi, Uuid};
+use pgrx::{pg_sys, JsonB, Spi, Uuid};
 
-use super::plans::{with_plans, Plans};
-use super::{bounded_insert, fold, issue_cache};
-use crate::errors::raise_internal;
+use super::plans::{reopen_args, with_plans, Plans};
+use super::{bounded_insert, fold, issue_cache, CaptureError};
 use crate::pgtime::{from_pg, to_pg};
 use crate::settings;
 
@@ -33,38 +33,9 @@ use crate::settings;
 /// active backends apart in practice.
 const SLOTS: i32 = 16;
 
-/// Flood control's view of one issue's current minute in this backend.
-#[derive(Clone, Copy)]
-struct MinuteCount {
-    minute: i64,
-    /// All backends' folded events this minute, as of the last refresh.
-    refreshed: u64,
-    /// This backend's events since then.
-    since_refresh: u64,
-    /// This backend's events this minute, which the folded count may not
-    /// include yet.
-    own: u64,
-}
-
-impl MinuteCount {
-    /// A lower bound of the issue's events this minute: both terms are.
-    fn known(&self) -> u64 {
-        (self.refreshed + self.since_refresh).max(self.own)
-    }
-}
-
 thread_local! {
     static RNG: RefCell<fastrand::Rng> = RefCell::new(seeded_rng());
-    /// Flood control's view of each issue's current minute. It reads the
-    /// folded count of every backend's events only after this backend has
-    /// seen an eighth of the limit, or an eighth of the last known total,
-    /// since the previous read: reading on a timer instead made it happen for
-    /// nearly every event of issues spread thin over many backends. Sampling
-    /// needs only the order of magnitude of the count, so a logarithmic
-    /// number of reads per minute suffices. Other backends' events reach the
-    /// folded count within about a second, so concurrent writers may store
-    /// up to about twice the ideal volume, plus up to one limit each in the
-    /// first second of a flood. Counts are always exact.
+    /// Flood control's view of each issue's current minute (core's `flood`).
     static MINUTES: RefCell<HashMap<i64, MinuteCount>> = RefCell::new(HashMap::new());
 }
 
@@ -84,21 +55,17 @@ fn backend_slot() -> i16 {
     backend.rem_euclid(SLOTS) as i16
 }
 
-pub fn store(event: ProcessedEvent) -> Uuid {
+pub fn store(event: ProcessedEvent) -> Result<Uuid, CaptureError> {
     if issue_cache::refresh() {
         MINUTES.with(|minutes| minutes.borrow_mut().clear());
     }
-    let result = Spi::connect_mut(|client| {
+    Spi::connect_mut(|client| {
         with_plans(client, |client, plans| {
             let id = store_with(client, plans, event)?;
             fold::fold_if_stale(client, plans)?;
             Ok(id)
-        })
-    });
-    match result {
-        Ok(Ok(id)) => id,
-        Ok(Err(e)) | Err(e) => raise_internal("storing event", e),
-    }
+        })?
+    })
 }
 
 /// The issue as `record_event` returns it.
@@ -108,7 +75,11 @@ struct Recorded {
     status_changed_at: Option<DateTime<Utc>>,
 }
 
-fn store_with(client: &mut SpiClient<'_>, plans: &Plans, event: ProcessedEvent) -> SpiResult<Uuid> {
+fn store_with(
+    client: &mut SpiClient<'_>,
+    plans: &Plans,
+    event: ProcessedEvent,
+) -> Result<Uuid, CaptureError> {
     let service = event.service.as_deref().expect("capture sets the service");
     let key = (service.to_owned(), event.grouping.hashes.join(" "));
     let (id, draw) = RNG.with(|rng| {
@@ -145,11 +116,7 @@ fn store_with(client: &mut SpiClient<'_>, plans: &Plans, event: ProcessedEvent) 
         }
         if attempt.is_none() {
             // Found or created a moment ago, yet gone: deleted concurrently.
-            pgrx::ereport!(
-                ERROR,
-                PgSqlErrorCode::ERRCODE_T_R_SERIALIZATION_FAILURE,
-                "pg_observe: the event's issue was deleted concurrently; retry the transaction"
-            );
+            return Err(CaptureError::Concurrent("deleted"));
         }
         attempt = None;
     }
@@ -212,29 +179,19 @@ fn flood_rate(client: &mut SpiClient<'_>, plans: &Plans, issue_id: i64) -> SpiRe
     if limit == 0 {
         return Ok(1.0);
     }
-    let minute = current_minute();
-    let mut count = MINUTES
-        .with(|minutes| minutes.borrow().get(&issue_id).copied())
-        .filter(|count| count.minute == minute)
-        .unwrap_or(MinuteCount {
-            minute,
-            refreshed: 0,
-            since_refresh: 0,
-            own: 0,
-        });
-    if count.since_refresh >= (limit.max(count.known()) / 8).max(1) {
-        count.refreshed = client
+    let previous = MINUTES.with(|minutes| minutes.borrow().get(&issue_id).copied());
+    let mut count = MinuteCount::in_minute(previous, current_minute());
+    if count.needs_refresh(limit) {
+        let folded = client
             .update(&plans.minute_events, None, &[issue_id.into()])?
             .first()
             .get_one::<i64>()?
-            .unwrap_or(0)
-            .max(0) as u64;
-        count.since_refresh = 0;
+            .unwrap_or(0);
+        count.refresh(folded.max(0) as u64);
     }
-    count.since_refresh += 1;
-    count.own += 1;
+    let rate = count.count_event(limit);
     MINUTES.with(|minutes| bounded_insert(&mut minutes.borrow_mut(), issue_id, count));
-    Ok(sample_rate(count.known(), limit))
+    Ok(rate)
 }
 
 fn record_event(
@@ -245,7 +202,7 @@ fn record_event(
     id: [u8; 16],
     stored: bool,
     rate: f64,
-) -> SpiResult<Option<Recorded>> {
+) -> Result<Option<Recorded>, CaptureError> {
     let mut args = count_args(event, issue_id);
     if stored {
         let tags = serde_json::to_value(&event.tags).expect("string maps serialize");
@@ -274,10 +231,10 @@ fn record_event(
     let status: String = row.get(1)?.unwrap_or_default();
     let level: String = row.get(2)?.unwrap_or_default();
     Ok(Some(Recorded {
-        level: Level::from_str(&level).unwrap_or_else(|e| raise_internal("reading issue", e)),
+        level: Level::from_str(&level).map_err(|e| CaptureError::Corrupt(e.to_string()))?,
         state: IssueState {
             status: IssueStatus::from_str(&status)
-                .unwrap_or_else(|e| raise_internal("reading issue", e)),
+                .map_err(|e| CaptureError::Corrupt(e.to_string()))?,
             resolved_in_release: row.get(3)?,
             ignored_until: row.get::<TimestampWithTimeZone>(4)?.map(from_pg),
             ignore_until_count: row.get(5)?,
@@ -293,7 +250,7 @@ fn find_or_create_issue(
     plans: &Plans,
     event: &ProcessedEvent,
     service: &str,
-) -> SpiResult<i64> {
+) -> Result<i64, CaptureError> {
     let hashes = &event.grouping.hashes;
     // Two rounds: a concurrent session may create the issue between our
     // lookup and our insert, and then the second lookup finds it.
@@ -348,11 +305,7 @@ fn find_or_create_issue(
     }
     // Only a snapshot older than the competing insert gets here (REPEATABLE
     // READ or SERIALIZABLE); retrying the transaction is the right answer.
-    pgrx::ereport!(
-        ERROR,
-        PgSqlErrorCode::ERRCODE_T_R_SERIALIZATION_FAILURE,
-        "pg_observe: a concurrent transaction created this issue; retry the transaction"
-    );
+    Err(CaptureError::Concurrent("created"))
 }
 
 fn add_hashes(
@@ -459,11 +412,7 @@ fn apply_lifecycle(
         facts.client.update(
             &plans.reopen,
             None,
-            &[
-                issue_id.into(),
-                transition.reason().into(),
-                recorded.state.status.as_str().into(),
-            ],
+            &reopen_args(issue_id, transition, recorded.state.status),
         )?;
     }
     Ok(())
