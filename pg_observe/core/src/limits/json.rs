@@ -37,11 +37,11 @@ pub fn limit_json(value: &mut Value, max_bytes: usize, max_depth: usize) -> Json
     if measure(value, 1, max_bytes, max_depth).is_some() {
         return report;
     }
-    let mut limits = Limits {
+    let mut limiter = JsonLimiter {
         max_depth,
         report: &mut report,
     };
-    if limits.fit(value, 1, max_bytes).is_none() {
+    if limiter.fit(value, 1, max_bytes).is_none() {
         *value = match value {
             Value::Object(_) if max_depth >= 1 => Value::Object(Map::new()),
             Value::Array(_) if max_depth >= 1 => Value::Array(Vec::new()),
@@ -131,12 +131,12 @@ impl io::Write for ByteCount {
     }
 }
 
-struct Limits<'r> {
+struct JsonLimiter<'r> {
     max_depth: usize,
     report: &'r mut JsonLimitReport,
 }
 
-impl Limits<'_> {
+impl JsonLimiter<'_> {
     /// Shrinks `value` to fit `budget` and returns its new size, or `None`
     /// when nothing of it fits and the caller must drop it.
     fn fit(&mut self, value: &mut Value, depth: usize, budget: usize) -> Option<usize> {
