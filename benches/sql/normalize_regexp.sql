@@ -1,11 +1,11 @@
 -- Baseline for the benchmark of observe.fingerprint(): the message
--- normalization of pg_observe_core::normalize (normalize.rs), written as a
+-- normalization of pg_observe_core::normalize (normalize/), written as a
 -- chain of regexp_replace calls in PostgreSQL's ARE syntax, in the same order
 -- and with the same placeholders. It is a single SQL expression, so the
 -- planner can inline it into the calling query.
 --
 -- Where ARE cannot follow the Rust scanner:
---   * normalize.rs makes one pass in which the kind that starts leftmost
+--   * The Rust scanner makes one pass in which the kind that starts leftmost
 --     wins; here each kind is its own pass, so an earlier pass can take text
 --     that a later kind starting further left would have had
 --     (`-42-db.example.com`: Rust `<int>-<hostname>`, here `-<hostname>`),

@@ -8,7 +8,10 @@ use std::cell::RefCell;
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::rc::Rc;
 
-use pg_observe_core::process::Limits;
+use pg_observe_core::limits::{
+    Limits, DEFAULT_CONTEXT_BYTES, DEFAULT_CONTEXT_DEPTH, DEFAULT_MESSAGE_BYTES,
+    DEFAULT_STACK_BYTES,
+};
 use pg_observe_core::scrub::{ScrubConfig, ScrubConfigError, Scrubber};
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::{pg_guard, pg_sys};
@@ -17,10 +20,10 @@ static SERVICE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new
 static ENVIRONMENT: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 static RELEASE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 
-static MAX_MESSAGE_BYTES: GucSetting<i32> = GucSetting::<i32>::new(8 * 1024);
-static MAX_STACK_BYTES: GucSetting<i32> = GucSetting::<i32>::new(64 * 1024);
-static MAX_CONTEXT_BYTES: GucSetting<i32> = GucSetting::<i32>::new(64 * 1024);
-static MAX_CONTEXT_DEPTH: GucSetting<i32> = GucSetting::<i32>::new(10);
+static MAX_MESSAGE_BYTES: GucSetting<i32> = GucSetting::<i32>::new(DEFAULT_MESSAGE_BYTES as i32);
+static MAX_STACK_BYTES: GucSetting<i32> = GucSetting::<i32>::new(DEFAULT_STACK_BYTES as i32);
+static MAX_CONTEXT_BYTES: GucSetting<i32> = GucSetting::<i32>::new(DEFAULT_CONTEXT_BYTES as i32);
+static MAX_CONTEXT_DEPTH: GucSetting<i32> = GucSetting::<i32>::new(DEFAULT_CONTEXT_DEPTH as i32);
 
 static SCRUB_KEYS: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 static SCRUB_PATTERN: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);

@@ -17,29 +17,9 @@ use serde_json::Value;
 
 use crate::event::{EventInput, Level};
 use crate::fingerprint::{group, Grouping, GroupingInput};
-use crate::limits::{limit_json, truncate_stack, truncate_text};
+use crate::limits::{limit_json, truncate_stack, truncate_text, Limits};
 use crate::scrub::{Scrubber, FILTERED};
 use crate::stack;
-
-/// Size limits; the defaults follow Sentry's message cap.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    pub message_bytes: usize,
-    pub stack_bytes: usize,
-    pub context_bytes: usize,
-    pub context_depth: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            message_bytes: 8 * 1024,
-            stack_bytes: 64 * 1024,
-            context_bytes: 64 * 1024,
-            context_depth: 10,
-        }
-    }
-}
 
 /// Longest issue title; the full message stays on the event.
 pub const MAX_TITLE_BYTES: usize = 256;
