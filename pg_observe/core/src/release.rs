@@ -10,91 +10,42 @@ use std::cmp::Ordering;
 
 use chrono::{DateTime, Utc};
 
-#[derive(Debug, PartialEq, Eq)]
-struct Version<'a> {
+/// A release as a semantic version: the package it names (`api` in
+/// `api@1.4.2`) and the version itself. The lenient front (a `pkg@` prefix,
+/// a `v`, one or two components standing for `x.y.0`) is ours; the version
+/// grammar and its precedence are the `semver` crate's.
+struct Release<'a> {
     package: Option<&'a str>,
-    numbers: [u64; 3],
-    pre: Option<&'a str>,
+    version: semver::Version,
 }
 
-fn parse(release: &str) -> Option<Version<'_>> {
+fn parse(release: &str) -> Option<Release<'_>> {
     let (package, version) = match release.rsplit_once('@') {
         Some((package, version)) if !package.is_empty() => (Some(package), version),
         _ => (None, release),
     };
     let version = version.strip_prefix(['v', 'V']).unwrap_or(version);
-    let version = version.split_once('+').map_or(version, |(v, _build)| v);
-    let (core, pre) = match version.split_once('-') {
-        Some((core, pre)) if !pre.is_empty() => (core, Some(pre)),
-        Some(_) => return None,
-        None => (version, None),
-    };
-    let mut numbers = [0u64; 3];
-    let mut parts = core.split('.');
-    for slot in numbers.iter_mut() {
-        match parts.next() {
-            Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
-                *slot = p.parse().ok()?
-            }
-            Some(_) => return None,
-            None => break,
-        }
-    }
+    let end = version.find(['-', '+']).unwrap_or(version.len());
+    let (core, suffix) = version.split_at(end);
     // A bare integer is a build number, not a version: order it by time.
-    if parts.next().is_some() || !core.contains('.') {
-        return None;
-    }
-    Some(Version {
-        package,
-        numbers,
-        pre,
-    })
+    let padding = match core.split('.').count() {
+        2 => ".0",
+        3 => "",
+        _ => return None,
+    };
+    let version = semver::Version::parse(&format!("{core}{padding}{suffix}")).ok()?;
+    Some(Release { package, version })
 }
 
-/// Semantic-version ordering of two releases, `None` when either does not
-/// parse or they name different packages.
+/// Semantic-version ordering of two releases (SemVer precedence: build
+/// metadata does not count), `None` when either does not parse or they
+/// name different packages.
 pub fn compare(a: &str, b: &str) -> Option<Ordering> {
     let (a, b) = (parse(a)?, parse(b)?);
     if a.package != b.package {
         return None;
     }
-    Some(
-        a.numbers
-            .cmp(&b.numbers)
-            .then_with(|| compare_pre(a.pre, b.pre)),
-    )
-}
-
-/// SemVer §11: a pre-release sorts before its release; identifiers compare
-/// numerically when both are numbers, else lexically, numbers first.
-fn compare_pre(a: Option<&str>, b: Option<&str>) -> Ordering {
-    match (a, b) {
-        (None, None) => Ordering::Equal,
-        (None, Some(_)) => Ordering::Greater,
-        (Some(_), None) => Ordering::Less,
-        (Some(a), Some(b)) => {
-            let mut a_ids = a.split('.');
-            let mut b_ids = b.split('.');
-            loop {
-                match (a_ids.next(), b_ids.next()) {
-                    (None, None) => return Ordering::Equal,
-                    (None, Some(_)) => return Ordering::Less,
-                    (Some(_), None) => return Ordering::Greater,
-                    (Some(x), Some(y)) => {
-                        let order = match (x.parse::<u64>(), y.parse::<u64>()) {
-                            (Ok(x), Ok(y)) => x.cmp(&y),
-                            (Ok(_), Err(_)) => Ordering::Less,
-                            (Err(_), Ok(_)) => Ordering::Greater,
-                            (Err(_), Err(_)) => x.cmp(y),
-                        };
-                        if order != Ordering::Equal {
-                            return order;
-                        }
-                    }
-                }
-            }
-        }
-    }
+    Some(a.version.cmp_precedence(&b.version))
 }
 
 /// When each release was first seen; `None` for a release never seen.
