@@ -13,6 +13,9 @@ apt_packages=(
   postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap
   libtap-parser-sourcehandler-pgtap-perl
   libclang-dev clang sudo pkg-config libssl-dev
+  # The edge functions compile to wasm32, which rustup here cannot target:
+  # Debian's rustc-web with its std sources and lld do (scripts/build-edge.sh).
+  rustc-web cargo-web rust-web-src lld-19
 )
 
 missing=()

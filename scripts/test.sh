@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of pg_observe on a fresh or warm machine:
+#   0. style gates: rustfmt and clippy -D warnings on every crate, and the
+#      edge crate built for wasm32 (so the core cannot drift away from WASM)
 #   1. pure Rust unit and property tests (no Postgres)
 #   2. #[pg_test]s inside a PostgreSQL 15 started by cargo-pgrx
 #   3. integration tests over tokio-postgres against the project's own
@@ -17,6 +19,17 @@ done_step() { printf '\033[1;32m   (%ss)\033[0m\n' "$((SECONDS - STEP_START))"; 
 
 step "setup"
 scripts/setup.sh
+done_step
+
+step "style: rustfmt and clippy -D warnings, every crate"
+cargo fmt --all --check
+cargo fmt --manifest-path edge/Cargo.toml --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --manifest-path edge/Cargo.toml --all-targets -- -D warnings
+done_step
+
+step "edge crate for wasm32-unknown-unknown"
+scripts/build-edge.sh
 done_step
 
 step "pure Rust tests (pg_observe_core, and the benchmarks' baselines)"
