@@ -7,6 +7,9 @@
 //! middle of an e-mail address or token leaves a fragment no pattern
 //! recognises. Grouping runs after scrubbing, so that a secret inside a
 //! message (`password=hunter2`) neither splits issues nor reaches the hash.
+//! A stack trace is the exception: it is parsed before it is scrubbed, since
+//! frame syntax looks like secrets (`s@33.js:1:531` is a Firefox frame, not an
+//! e-mail address), and then each frame's parts are scrubbed on their own.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -127,11 +130,12 @@ pub fn process(
         })
         .collect();
 
-    // Parse the scrubbed but untruncated stack: truncation drops the middle
-    // frames, which grouping still wants to see.
+    // Parse the untruncated stack (truncation drops the middle frames, which
+    // grouping still wants to see) before scrubbing it; see the module doc.
     let parsed = stack_text
         .as_ref()
-        .and_then(|s| stack::parse(&s.for_grouping));
+        .and_then(|s| stack::parse(&s.raw))
+        .map(|parsed| scrub_frames(parsed, scrubber));
     let exception_type = input
         .exception_type
         .or_else(|| parsed.as_ref().and_then(|s| s.exception_type.clone()));
@@ -186,6 +190,8 @@ pub fn process(
 }
 
 struct BoundedText {
+    /// Unscrubbed, capped only by the pre-scrub bound.
+    raw: String,
     /// Scrubbed, capped only by the pre-scrub bound.
     for_grouping: String,
     /// Scrubbed and truncated to the limit.
@@ -224,7 +230,32 @@ fn bounded_text(text: &str, limit: usize, scrubber: &Scrubber, is_stack: bool) -
     BoundedText {
         stored: stored.into_owned(),
         for_grouping: scrubbed.into_owned(),
+        raw: capped.to_owned(),
         truncated,
+    }
+}
+
+/// Scrubs what a frame names: a function, module or file name can carry a
+/// secret (a token in a URL's query, credentials in its authority).
+fn scrub_frames(mut parsed: stack::Stack, scrubber: &Scrubber) -> stack::Stack {
+    let scrub = |field: &mut Option<String>| {
+        if let Some(clean) = field.as_deref().and_then(|f| owned(scrubber.scrub_text(f))) {
+            *field = Some(clean);
+        }
+    };
+    scrub(&mut parsed.exception_type);
+    for frame in &mut parsed.frames {
+        scrub(&mut frame.function);
+        scrub(&mut frame.module);
+        scrub(&mut frame.filename);
+    }
+    parsed
+}
+
+fn owned(text: Cow<'_, str>) -> Option<String> {
+    match text {
+        Cow::Borrowed(_) => None,
+        Cow::Owned(text) => Some(text),
     }
 }
 

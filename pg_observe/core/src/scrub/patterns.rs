@@ -116,8 +116,30 @@ pub(super) fn emails(text: &str, edits: &mut Edits) {
         return;
     }
     for found in EMAIL.find_iter(text) {
-        edits.replace(found.range(), EMAIL_MARKER);
+        if !is_stack_frame(found.as_str(), &text[found.end()..]) {
+            edits.replace(found.range(), EMAIL_MARKER);
+        }
     }
+}
+
+/// File extensions of code that stack frames point into.
+const SOURCE_EXTENSIONS: &[&str] = &[
+    "js", "mjs", "cjs", "jsx", "ts", "mts", "cts", "tsx", "bundle", "jsbundle", "vue", "svelte",
+    "html", "htm", "coffee", "map",
+];
+
+/// `name@file.js:1:531` is a Firefox, Safari or React Native frame, not an
+/// address: its "domain" ends in a code file's extension and a line number
+/// follows. A real address is never followed by `:<digits>` after such a
+/// "top-level domain".
+fn is_stack_frame(address: &str, after: &str) -> bool {
+    let extension = address.rsplit('.').next().unwrap_or_default();
+    after
+        .strip_prefix(':')
+        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+        && SOURCE_EXTENSIONS
+            .iter()
+            .any(|known| extension.eq_ignore_ascii_case(known))
 }
 
 pub(super) fn bearer_tokens(text: &str, edits: &mut Edits) {
@@ -215,6 +237,11 @@ mod tests {
             ("installed @supabase/supabase-js@2.39.0", "installed @supabase/supabase-js@2.39.0"),
             ("at handler@https://app.example.com/main.js:1:2", "at handler@https://app.example.com/main.js:1:2"),
             ("user@localhost", "user@localhost"),
+            ("s@33.js:1:531", "s@33.js:1:531"),
+            ("value@index.android.bundle:12:1917", "value@index.android.bundle:12:1917"),
+            ("render@https://x/app.tsx:3:9 by a@b.js", "render@https://x/app.tsx:3:9 by [email]"),
+            ("ops@team.js:8080", "ops@team.js:8080"),
+            ("ops@team.dev:8080", "[email]:8080"),
         ];
         for (input, expected) in cases {
             assert_eq!(run(emails, input), expected, "{input}");
