@@ -35,6 +35,20 @@ const MYAPP_PANIC_KEYS: &[&str] = &[
 /// two in step.
 const CASES: &[Case] = &[
     Case {
+        fixture: "gecko_firefox_argument_lists",
+        format: Gecko,
+        exception_type: None,
+        frames: 5,
+        in_app: &[0, 1, 2, 3, 4],
+        keys: &[
+            "cart.js|?",
+            "cart.js|?",
+            "cart.js|applyCoupon",
+            "cart.js|updateTotals",
+            "app.js|?",
+        ],
+    },
+    Case {
         fixture: "gecko_firefox_async_fetch",
         format: Gecko,
         exception_type: None,
@@ -47,6 +61,19 @@ const CASES: &[Case] = &[
             "main.js|Dashboard",
             "main.js|init",
             "main.js|?",
+        ],
+    },
+    Case {
+        fixture: "gecko_firefox_at_sign_names",
+        format: Gecko,
+        exception_type: Some("TypeError"),
+        frames: 5,
+        in_app: &[0, 2, 3, 4],
+        keys: &[
+            r#"index.js|handlers["@submit"]"#,
+            "index.js|dispatch",
+            "index.js|bind",
+            "index.js|?",
         ],
     },
     Case {
@@ -64,6 +91,18 @@ const CASES: &[Case] = &[
         frames: 5,
         in_app: &[0, 4],
         keys: &["index.js|OrderTable", "index.js|OrderPage"],
+    },
+    Case {
+        fixture: "jsc_react_native_ios_release",
+        format: JavaScriptCore,
+        exception_type: Some("TypeError"),
+        frames: 5,
+        in_app: &[0, 2, 3],
+        keys: &[
+            "main.jsbundle|?",
+            "main.jsbundle|renderItem",
+            "main.jsbundle|value",
+        ],
     },
     Case {
         fixture: "jsc_safari_async_extension",
@@ -97,6 +136,14 @@ const CASES: &[Case] = &[
             "main.js|Ls",
             "main.js|global code",
         ],
+    },
+    Case {
+        fixture: "jsc_safari_unnamed_frames",
+        format: JavaScriptCore,
+        exception_type: Some("TypeError"),
+        frames: 5,
+        in_app: &[0, 2, 3],
+        keys: &["main.js|?", "main.js|renderLines", "main.js|?"],
     },
     Case {
         fixture: "plpgsql_do_block_local_variable_init",
@@ -231,6 +278,14 @@ const CASES: &[Case] = &[
         ],
     },
     Case {
+        fixture: "v8_chrome_blob_worker",
+        format: V8,
+        exception_type: Some("TypeError"),
+        frames: 2,
+        in_app: &[0, 1],
+        keys: &["<blob>|resizeTile", "<blob>|onmessage"],
+    },
+    Case {
         fixture: "v8_chrome_cra_bundle",
         format: V8,
         exception_type: Some("TypeError"),
@@ -281,6 +336,27 @@ const CASES: &[Case] = &[
         keys: &["db.ts|insertProfile", "index.ts|Server.?"],
     },
     Case {
+        fixture: "v8_hermes_android_release",
+        format: V8,
+        exception_type: Some("Error"),
+        frames: 5,
+        in_app: &[0, 1, 3, 4],
+        keys: &[
+            "index.android.bundle|submitPayment",
+            "index.android.bundle|?",
+            "index.android.bundle|onPress",
+            "index.android.bundle|_performTransitionSideEffects",
+        ],
+    },
+    Case {
+        fixture: "v8_ie11_anonymous_function",
+        format: V8,
+        exception_type: Some("TypeError"),
+        frames: 4,
+        in_app: &[0, 2, 3],
+        keys: &["cart.js|?", "cart.js|updateTotals", "app.js|Global code"],
+    },
+    Case {
         fixture: "v8_node20_constructor_foreach",
         format: V8,
         exception_type: Some("TypeError"),
@@ -327,6 +403,30 @@ const CASES: &[Case] = &[
         frames: 8,
         in_app: &[0, 1],
         keys: &["config.js|loadConfig", "server.js|?"],
+    },
+    Case {
+        fixture: "v8_react_native_android_no_space",
+        format: V8,
+        exception_type: Some("Error"),
+        frames: 5,
+        in_app: &[0, 1, 2],
+        keys: &[
+            "profile.js|fetchProfile",
+            "profilescreen.js|loadProfile",
+            "profilescreen.js|onPress",
+        ],
+    },
+    Case {
+        fixture: "v8_webpack_eval_origin",
+        format: V8,
+        exception_type: Some("ReferenceError"),
+        frames: 5,
+        in_app: &[0, 1, 2],
+        keys: &[
+            "layout.js|Layout",
+            "layoutproxy.js|eval",
+            "layoutproxy.js|Layout",
+        ],
     },
 ];
 
@@ -385,8 +485,11 @@ fn fixtures_parse_as_expected() {
 #[test]
 fn every_fixture_has_a_case() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stacks");
+    // `real_world/` holds published traces whose files carry their own expectations
+    // (tests/real_world_stacks.rs).
     let mut files: Vec<String> = fs::read_dir(dir)
         .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_type().unwrap().is_file())
         .map(|e| {
             e.unwrap()
                 .file_name()
@@ -420,6 +523,8 @@ fn frames_are_innermost_first() {
     assert_eq!(first("v8_node20_express_rangeerror"), "validateOrder");
     assert_eq!(first("gecko_firefox_vite_react"), "OrderTable");
     assert_eq!(first("jsc_safari_react"), "ProfileHeader");
+    // Safari prints code outside any named function as its bare location.
+    assert_eq!(first("jsc_safari_unnamed_frames"), "");
     assert_eq!(
         first("rust_panic_backtrace_short"),
         "__rustc::rust_begin_unwind"
@@ -551,6 +656,16 @@ fn keys_ignore_the_deploy_path() {
             "/usr/local/cargo/",
             "/root/.cargo/",
         ),
+        (
+            "jsc_react_native_ios_release",
+            "4F0C2A8E-1B7D-4E2A-9C3B-2D5E6F7A8B9C",
+            "0D1E2F3A-4B5C-4D6E-8F7A-9B0C1D2E3F4A",
+        ),
+        (
+            "v8_react_native_android_no_space",
+            "/home/ci/app/",
+            "/Users/dev/Shop/",
+        ),
     ];
     for (name, from, to) in moves {
         let text = fixture(name);
@@ -593,6 +708,12 @@ fn keys_ignore_build_hashes() {
         ("gecko_firefox_async_fetch", "4f3a2b1c", "c1b2a3f4"),
         ("jsc_safari_async_extension", "Dk3n_Q9x", "pQ8rT2vW"),
         ("jsc_safari_react", "4f3a2b1c", "5e6d7c8b"),
+        // A blob URL gets a fresh UUID on every page load.
+        (
+            "v8_chrome_blob_worker",
+            "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+            "f47ac10b-58cc-4372-a567-0e02b2c3d479",
+        ),
     ];
     for (name, from, to) in rebuilds {
         let text = fixture(name);
@@ -621,6 +742,35 @@ fn keys_ignore_build_hashes() {
             "{name}"
         );
     }
+}
+
+#[test]
+fn blob_urls_group_the_same_on_every_load() {
+    let chrome = fixture("v8_chrome_blob_worker");
+    let keys = in_app_keys(&parsed(&chrome));
+    let firefox = "resizeTile@blob:https://maps.example.com/0f8fad5b-d9cb-469f-a165-70867728950e:1:4127\n\
+                   onmessage@blob:https://maps.example.com/0f8fad5b-d9cb-469f-a165-70867728950e:1:5310";
+    assert_eq!(in_app_keys(&parsed(firefox)), keys);
+    let stack = parsed(&chrome);
+    assert_eq!(stack.frames[0].culprit(), "resizeTile (<blob>)");
+}
+
+#[test]
+fn keys_ignore_argument_values() {
+    // Firefox up to version 13 printed each call's arguments after the name.
+    let text = fixture("gecko_firefox_argument_lists");
+    let keys = all_keys(&parsed(&text));
+    let other_call = text
+        .replace(r#""SPRING-10", 2"#, r#""WELCOME", 1"#)
+        .replace("updateTotals(null)", "updateTotals({})");
+    assert_ne!(text, other_call);
+    assert_eq!(all_keys(&parsed(&other_call)), keys);
+    let without_arguments = text
+        .replace("()@", "@")
+        .replace("(null)@", "@")
+        .replace(r#"applyCoupon("SPRING-10", 2)"#, "applyCoupon")
+        .replace("updateTotals(null)", "updateTotals");
+    assert_eq!(all_keys(&parsed(&without_arguments)), keys);
 }
 
 #[test]
@@ -720,7 +870,43 @@ fn hostile_inputs(size: usize) -> Vec<String> {
         fill("Object."),
         fill("\n"),
         fill("é"),
+        // `@` inside brackets and quotes, and `@`s that each continue a name.
+        format!("{}@https://x/a.js:1:1", fill("[")),
+        format!("[{}]@https://x/a.js:1:1", fill("\"@")),
+        fill("@a"),
+        fill("(null)@"),
+        format!("f{}@https://x/a.js:1:1", fill("()")),
+        format!("f({}@https://x/a.js:1:1", fill("\"")),
+        // Unnamed JavaScriptCore frames: one long location.
+        format!("{}:1:1", fill("a/")),
+        format!("{}:1:1", fill("x.")),
+        fill("https://x/a.js:1:1"),
+        // V8 calls without a space, extension schemes, Hermes addresses, eval origins.
+        format!("at f{})", fill("(")),
+        format!("at {}(//x/a.js:1:2)", fill("a@b:")),
+        fill("at f (address at "),
+        format!("at f (eval at g ({}), <anonymous>:1:1)", fill("x")),
+        // File names: blob URLs and UUID-like runs of dashed hex.
+        format!("    at f (blob:https://x/{}:1:2)", fill("a-")),
+        format!("    at f (/app/{}.js:1:2)", fill("abcdef01-1234-")),
     ]
+}
+
+/// One line of the text the parsers find hardest, at the 64 KiB that a stack may be.
+#[test]
+fn long_adversarial_lines_parse_quickly() {
+    let _alone = cpu_heavy();
+    const SIZE: usize = 64 * 1024;
+    for unit in ["@", "(", "[", "\"", "a@", "@(", "at f(", "x:1"] {
+        let line = unit.repeat(SIZE / unit.len());
+        let start = Instant::now();
+        std::hint::black_box(keys_of(&line));
+        let took = start.elapsed();
+        assert!(
+            took < Duration::from_millis(500),
+            "64 KiB of {unit:?}: {took:?}"
+        );
+    }
 }
 
 fn elapsed(text: &str, times: usize) -> Duration {

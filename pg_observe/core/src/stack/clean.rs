@@ -12,8 +12,13 @@
 //!   - `Object.` / `Module.` receivers only say "a plain object" or "a CommonJS
 //!     module"; they appear or vanish when a bundler or a refactor changes how an
 //!     export is reached.
-//!   - `<anonymous>` becomes `?`, the name used for functions without one, so that
-//!     "anonymous" reads the same whichever engine reported it.
+//!   - `<anonymous>` (V8), `(anonymous function)` (older V8), `Anonymous function`
+//!     (Internet Explorer and the old Edge) and `anonymous` (Hermes) become `?`, the
+//!     name used for functions without one, so that "anonymous" reads the same
+//!     whichever engine reported it.
+//!   - argument lists (`bar(1)`, `()`, `(null)`), which Firefox up to version 13
+//!     printed after the name, are removed by the Gecko parser before a name is stored
+//!     (`without_arguments`): they are the call's values, not the function's name.
 //!   - Firefox's trailing `/<` and `<` (anonymous function *inside* the named one) are
 //!     dropped: the enclosing name is the stable part.
 //! * Rust symbols
@@ -29,7 +34,10 @@
 //!     `/var/task/`, a CDN host) that differs between environments;
 //!   - query strings and fragments (`?v=20240311`) are cache busters;
 //!   - content hashes (`main.4f3a2b1c.js`, `page-9f8e7d6c5b4a.js`, Vite's
-//!     `index-BfG3sH_a.js`) change on every build;
+//!     `index-BfG3sH_a.js`) change on every build, and UUIDs in a name change on
+//!     every generation of the file;
+//!   - a `blob:` URL names a random UUID that the browser draws anew on every page
+//!     load, so every blob is `<blob>`;
 //!   - the key lowercases it (see `key.rs`), since case-insensitive file systems and
 //!     CDNs make `UserCard.tsx` and `usercard.tsx` the same file.
 
@@ -62,7 +70,51 @@ fn javascript_function(name: &str) -> String {
         .find_map(|receiver| name.strip_prefix(receiver).filter(|rest| !rest.is_empty()))
         .unwrap_or(name);
     let name = name.trim_end_matches(['<', '/']);
+    if matches!(name, "Anonymous function" | "anonymous") {
+        return "?".to_owned();
+    }
     name.replace("<anonymous>", "?")
+        .replace("(anonymous function)", "?")
+}
+
+/// `bar(1)` -> `bar`; `()` and `(null)` -> the empty name: the name without the
+/// argument list that closes it. Only a list that ends the name counts; `f(a).g` keeps its parentheses.
+/// Parentheses inside quoted argument values (`f("a)b")`) do not count.
+pub(super) fn without_arguments(name: &str) -> &str {
+    if !name.ends_with(')') {
+        return name;
+    }
+    let mut depth = 0usize;
+    let mut open = None;
+    let mut quote = None;
+    let mut escaped = false;
+    for (index, byte) in name.bytes().enumerate() {
+        if let Some(closing) = quote {
+            if escaped {
+                escaped = false;
+            } else if byte == b'\\' {
+                escaped = true;
+            } else if byte == closing {
+                quote = None;
+            }
+            continue;
+        }
+        match byte {
+            b'(' => {
+                if depth == 0 {
+                    open = Some(index);
+                }
+                depth += 1;
+            }
+            b')' => depth = depth.saturating_sub(1),
+            b'"' | b'\'' if depth > 0 => quote = Some(byte),
+            _ => {}
+        }
+    }
+    match open {
+        Some(open) if depth == 0 && quote.is_none() => &name[..open],
+        _ => name,
+    }
 }
 
 fn rust_function(name: &str) -> String {
@@ -179,6 +231,9 @@ fn normalize_closures(symbol: &str) -> String {
 /// The file name as shown to people and, lowercased, as used in grouping keys:
 /// basename only, without query string, fragment or content hash.
 pub(super) fn file_basename(filename: &str) -> String {
+    if filename.starts_with("blob:") {
+        return "<blob>".to_owned();
+    }
     let without_query = filename
         .split(['?', '#'])
         .next()
@@ -226,11 +281,33 @@ fn strip_dashed_hashes(piece: &str) -> String {
         }
         _ => piece,
     };
-    piece
-        .split('-')
-        .filter(|part| !is_hex_hash(part))
-        .collect::<Vec<_>>()
-        .join("-")
+    let parts: Vec<&str> = piece.split('-').collect();
+    let mut kept = Vec::with_capacity(parts.len());
+    let mut index = 0;
+    while index < parts.len() {
+        if is_uuid(&parts[index..]) {
+            index += UUID_GROUPS.len();
+        } else {
+            if !is_hex_hash(parts[index]) {
+                kept.push(parts[index]);
+            }
+            index += 1;
+        }
+    }
+    kept.join("-")
+}
+
+const UUID_GROUPS: [usize; 5] = [8, 4, 4, 4, 12];
+
+/// Whether `parts` starts with a UUID (`abfc40e9-4742-44ed-9dcd-af8f99a29379` split at its
+/// dashes). Its short groups are too short to pass for hashes one by one, so a UUID is
+/// recognised whole.
+fn is_uuid(parts: &[&str]) -> bool {
+    parts.len() >= UUID_GROUPS.len()
+        && parts
+            .iter()
+            .zip(UUID_GROUPS)
+            .all(|(part, len)| part.len() == len && part.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Webpack, Next.js and CRA hashes: hex, at least 6 long, with a digit (so words that
@@ -280,9 +357,36 @@ mod tests {
             ("global code", "global code"),
             ("", "?"),
             ("Object.", "Object."),
+            ("Anonymous function", "?"),
+            ("anonymous", "?"),
+            ("I.e.fn.(anonymous function) [as index]", "I.e.fn.?"),
+            ("(anonymous function).then", "?.then"),
+            ("anonymousUser", "anonymousUser"),
+            ("Global code", "Global code"),
         ];
         for (raw, expected) in cases {
             assert_eq!(function(raw), expected, "{raw}");
+        }
+    }
+
+    #[test]
+    fn argument_lists() {
+        let cases = [
+            ("bar(1)", "bar"),
+            ("printStackTrace()", "printStackTrace"),
+            ("()", ""),
+            ("(null)", ""),
+            (r#"foo("a)b", [1, (2)])"#, "foo"),
+            ("foo([arguments not available])", "foo"),
+            ("f(a)(b)", "f(a)"),
+            ("f(a).g", "f(a).g"),
+            ("bar", "bar"),
+            ("", ""),
+            ("a)", "a)"),
+            ("a(b", "a(b"),
+        ];
+        for (raw, expected) in cases {
+            assert_eq!(without_arguments(raw), expected, "{raw}");
         }
     }
 
@@ -399,6 +503,23 @@ mod tests {
             ("./csu/../csu/libc-start.c", "libc-start.c"),
             ("facade.js", "facade.js"),
             ("<anonymous>", "<anonymous>"),
+            (
+                "blob:https://app.example.com/abfc40e9-4742-44ed-9dcd-af8f99a29379",
+                "<blob>",
+            ),
+            (
+                "blob:http%3A//localhost%3A8080/d4eefe0f-361a-4682-b217-76587d9f712a",
+                "<blob>",
+            ),
+            (
+                "https://x/workers/abfc40e9-4742-44ed-9dcd-af8f99a29379.js",
+                "<hash>.js",
+            ),
+            (
+                "https://x/report-d4eefe0f-361a-4682-b217-76587d9f712a.js",
+                "report.js",
+            ),
+            ("https://x/blob.js", "blob.js"),
         ];
         for (path, expected) in cases {
             assert_eq!(file_basename(path), expected, "{path}");

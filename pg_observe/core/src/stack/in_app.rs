@@ -8,11 +8,17 @@
 //!
 //! JavaScript (V8, Gecko, JavaScriptCore), *not* in-app:
 //! * frames without a file, and the pseudo-files `<anonymous>`, `native`,
-//!   `[native code]` and `debugger eval code`: engine built-ins and console input;
-//! * `node_modules/` and `bower_components/`: installed packages;
+//!   `[native code]`, `native code` (the old Edge), `debugger eval code`, `eval code`
+//!   (Internet Explorer and the old Edge) and `repl`: engine built-ins, console input
+//!   and eval'd code, none of which has a file the application could fix (`eval code`
+//!   is what V8 calls `<anonymous>`);
+//! * `node_modules/` and `bower_components/`: installed packages, and webpack 1's
+//!   `webpack:///./~/` (its name for `node_modules`);
 //! * `/vendor/` directories and bundler `vendor`/`vendors` chunks: third-party code;
-//! * `node:` and `internal/` (Node's own modules), and bare file names with no
-//!   directory (`events.js`), which is how Node before 16 printed them;
+//! * `node:` and `internal/` (Node's own modules), and bare `.js` file names with no
+//!   directory (`events.js`), which is how Node before 16 printed them. Other bare
+//!   names are the application's: React Native's bundles (`index.android.bundle`,
+//!   `main.jsbundle`) and dev servers' short names (`api.tsx`);
 //! * `ext:` and `deno:` (Deno's and Supabase Edge Runtime's built-ins);
 //! * remote modules from `deno.land`, `jsr.io`, `esm.sh`, `unpkg.com`,
 //!   `cdn.jsdelivr.net` and `cdn.skypack.dev`: how Deno imports dependencies;
@@ -51,11 +57,19 @@ pub(super) fn javascript(filename: Option<&str>) -> bool {
     let base = path.rsplit('/').next().unwrap_or(&path);
     let is_pseudo_file = matches!(
         path.as_str(),
-        "<anonymous>" | "native" | "[native code]" | "debugger eval code"
+        "<anonymous>"
+            | "native"
+            | "[native code]"
+            | "native code"
+            | "debugger eval code"
+            | "eval code"
+            | "repl"
     );
-    let is_bare_file_name = !path.contains('/') && !path.contains(':');
+    let is_node_core_file = !path.contains('/') && !path.contains(':') && path.ends_with(".js");
+    let is_webpack_package = path.starts_with("webpack:") && path.contains("/~/");
     !(is_pseudo_file
-        || is_bare_file_name
+        || is_node_core_file
+        || is_webpack_package
         || JS_NOT_APP_PREFIXES.iter().any(|p| path.starts_with(p))
         || JS_NOT_APP_PARTS.iter().any(|p| path.contains(p))
         || is_vendor_chunk(base)
@@ -184,6 +198,15 @@ mod tests {
             r"C:\app\src\index.js",
             "https://x/assets/vendorList.js",
             "/app/src/runtime.ts",
+            "index.android.bundle",
+            "main.jsbundle",
+            "/var/containers/Bundle/Application/X/App.app/main.jsbundle",
+            "http://localhost:8081/index.ios.bundle?platform=ios&dev=true",
+            "api.tsx",
+            "genericDiscoverQuery.tsx?33f8",
+            "webpack:///./src/components/test/test.jsx?",
+            "blob:https://app.example.com/abfc40e9-4742-44ed-9dcd-af8f99a29379",
+            "Scratchpad/1",
         ] {
             assert!(javascript(Some(path)), "{path} should be in-app");
         }
@@ -206,6 +229,12 @@ mod tests {
             "native",
             "[native code]",
             "debugger eval code",
+            "eval code",
+            "native code",
+            "repl",
+            "timers.js",
+            "webpack:///./~/react-proxy/modules/createPrototypeProxy.js?",
+            "webpack:///../react-hot-loader/~/react-proxy/modules/createClassProxy.js?",
             "chrome-extension://fheoggkfdfchfphceeifdbepaooicaho/content.js",
             "moz-extension://2f6a1b3c/content.js",
             "safari-web-extension://E2B4/content.js",

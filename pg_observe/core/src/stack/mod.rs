@@ -5,7 +5,10 @@
 //! One module per format (`v8`, `gecko` for Firefox and Safari, `python`, `rust`,
 //! `plpgsql`), plus what they share: `location` (`path:line:col`), `header` (the
 //! exception type line), `in_app` (whose code a frame is), `clean` (what is stripped
-//! from names before grouping) and `key` (the grouping key and culprit).
+//! from names before grouping) and `key` (the grouping key and culprit). Engines that
+//! borrowed a format are read by its parser: Internet Explorer, the old Edge and
+//! Hermes print V8's `at name (location)`, React Native on JavaScriptCore prints
+//! Safari's `name@location`.
 //!
 //! Everything here runs for every captured error, on stacks up to 64 KiB, so every
 //! parser is a single pass over the lines with bounded work per character.

@@ -1,13 +1,26 @@
 //! V8 stacks: Node, Deno, Supabase Edge Runtime, Chrome and Edge.
 //!
+//! Also the shapes other engines print in V8's style: Internet Explorer and the old
+//! Edge (Chakra), React Native's V8 and Hermes, webpack's eval builds and Safari's
+//! extension frames.
+//!
 //! ```text
 //! TypeError: Cannot read properties of undefined (reading 'id')
 //!     at getUser (/app/src/users.ts:42:17)
 //!     at async Promise.all (index 0)
 //!     at file:///home/deno/functions/log-error/index.ts:12:3
 //!     at Template.render (eval at Template (file:///app/t.mjs:3:19), <anonymous>:2:24)
+//!     at Layout (eval at proxyClass (webpack:///./src/proxy.js?), <anonymous>:4:17)
+//!     at Object.callback (async http://localhost:5000/:25:7)
+//!     at render(/home/app/src/GpsMonitorScene.js:78:24)          (React Native, webpack)
+//!     at onPress (address at index.android.bundle:1:452701)      (Hermes)
+//!     at Anonymous function (http://host/file.js:48:13)          (Internet Explorer)
+//!     at Array.prototype.map (native code)                       (Edge)
+//!     at f@safari-extension:(//3284871F/commons.js:2:10)          (Safari extension)
 //! ```
 //! Innermost call first.
+
+use std::borrow::Cow;
 
 use super::{header, in_app, location, Frame, Parsed, Stack, StackFormat};
 
@@ -51,7 +64,8 @@ pub(super) fn parse(text: &str) -> Option<Parsed> {
 fn frame(line: &str) -> Option<Frame> {
     let rest = line.strip_prefix("at ")?.trim();
     let (function, location) = split_call(rest);
-    let (filename, lineno, colno) = resolve(location)?;
+    let (function, location) = rejoin_scheme(function, location);
+    let (filename, lineno, colno) = resolve(&location)?;
     Some(Frame {
         in_app: in_app::javascript(filename.as_deref()),
         function: function.map(str::to_owned),
@@ -62,20 +76,46 @@ fn frame(line: &str) -> Option<Frame> {
     })
 }
 
-/// `name (location)` or a bare `location`. The location is the last balanced
-/// parenthesised group, because eval origins nest parentheses inside it and Next.js
-/// route groups put them in paths.
+/// `name (location)`, `name(location)` or a bare `location`. React Native's V8 and
+/// webpack's eval builds print no space before the parenthesis. The location is the
+/// last balanced parenthesised group, because eval origins nest parentheses inside it
+/// and Next.js route groups put them in paths.
 fn split_call(rest: &str) -> (Option<&str>, &str) {
     if let Some(body) = rest.strip_suffix(')') {
         if let Some(open) = matching_open(body) {
-            let name = &body[..open];
-            if name.is_empty() || name.ends_with(' ') {
-                let name = name.trim();
-                return ((!name.is_empty()).then_some(name), &body[open + 1..]);
-            }
+            let name = body[..open].trim();
+            return ((!name.is_empty()).then_some(name), &body[open + 1..]);
         }
     }
     (None, rest.strip_prefix("async ").unwrap_or(rest))
+}
+
+/// Safari prints an extension's frames as `name@safari-extension:(//ID/file.js:1:2)`, so
+/// the URL's scheme lands before the parenthesis; this puts it back in front of the rest
+/// of the URL.
+fn rejoin_scheme<'a>(
+    function: Option<&'a str>,
+    location: &'a str,
+) -> (Option<&'a str>, Cow<'a, str>) {
+    let unchanged = (function, Cow::Borrowed(location));
+    let Some(before_colon) = function.and_then(|name| name.strip_suffix(':')) else {
+        return unchanged;
+    };
+    if !location.starts_with("//") {
+        return unchanged;
+    }
+    let (name, scheme) = match before_colon.rsplit_once('@') {
+        Some((name, scheme)) => (Some(name).filter(|n| !n.is_empty()), scheme),
+        None => (None, before_colon),
+    };
+    let is_scheme = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    if !is_scheme {
+        return unchanged;
+    }
+    (name, Cow::Owned(format!("{scheme}:{location}")))
 }
 
 fn matching_open(body: &str) -> Option<usize> {
@@ -96,8 +136,17 @@ type Resolved = (Option<String>, Option<u32>, Option<u32>);
 /// The file, line and column a location names, or `None` when it is not a location
 /// (so that prose starting with "at " is not taken for a frame).
 fn resolve(location: &str) -> Option<Resolved> {
+    // Hermes prints a bytecode position as `address at FILE:1:N`; Chrome marks a frame
+    // reached through `await` as `async URL`. Neither prefix is part of the file.
+    let location = ["address at ", "async "]
+        .iter()
+        .find_map(|prefix| location.strip_prefix(prefix))
+        .unwrap_or(location);
     match location {
-        "native" | "<anonymous>" => return Some((Some(location.to_owned()), None, None)),
+        // `native code` is the old Edge's `native`.
+        "native" | "native code" | "<anonymous>" => {
+            return Some((Some(location.to_owned()), None, None))
+        }
         // `Promise.all (index 0)`: the position of the promise in the argument list.
         _ if location
             .strip_prefix("index ")
@@ -120,13 +169,15 @@ fn positioned(l: location::Location<'_>) -> Resolved {
     (Some(l.path.to_owned()), l.line, l.column)
 }
 
-/// Follows `eval at f (ORIGIN), <anonymous>:L:C` to the innermost real ORIGIN.
+/// Follows `eval at f (ORIGIN), <anonymous>:L:C` to the innermost real ORIGIN. webpack's
+/// eval source maps name the origin's file without a position (`eval at proxyClass
+/// (webpack:///./src/proxy.js?)`); that file is still where the code came from.
 fn eval_origin(location: &str) -> Option<location::Location<'_>> {
     let mut current = location;
     for _ in 0..MAX_EVAL_DEPTH {
         let Some(inner) = current.strip_prefix("eval at ") else {
             let parsed = location::split(current);
-            return parsed.line.is_some().then_some(parsed);
+            return (!parsed.path.is_empty()).then_some(parsed);
         };
         let open = inner.find('(')?;
         let close = matching_close(inner, open)?;
@@ -264,9 +315,122 @@ mod tests {
     }
 
     #[test]
+    fn frames_without_a_space_before_the_location() {
+        let cases = [
+            (
+                "at render(/home/app/src/components/GpsMonitorScene.js:78:24)",
+                (
+                    s("render"),
+                    s("/home/app/src/components/GpsMonitorScene.js"),
+                    Some(78),
+                    Some(24),
+                    true,
+                ),
+            ),
+            (
+                "at TESTTESTTEST.eval(webpack:///./src/components/test/test.jsx?:295:108)",
+                (
+                    s("TESTTESTTEST.eval"),
+                    s("webpack:///./src/components/test/test.jsx?"),
+                    Some(295),
+                    Some(108),
+                    true,
+                ),
+            ),
+            (
+                "at Object.onPress(index.android.bundle:2342:3773)",
+                (
+                    s("Object.onPress"),
+                    s("index.android.bundle"),
+                    Some(2342),
+                    Some(3773),
+                    true,
+                ),
+            ),
+            (
+                "at Array.reduce(<anonymous>)",
+                (s("Array.reduce"), s("<anonymous>"), None, None, false),
+            ),
+            (
+                "at key(webpack/runtime/jsonp chunk loading:27:18)",
+                (
+                    s("key"),
+                    s("webpack/runtime/jsonp chunk loading"),
+                    Some(27),
+                    Some(18),
+                    false,
+                ),
+            ),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(parts(line), expected, "{line}");
+        }
+    }
+
+    #[test]
+    fn eval_origins_without_a_position_keep_their_file() {
+        assert_eq!(
+            parts("at Layout (eval at proxyClass (webpack:///./src/proxy/createClassProxy.js?), <anonymous>:4:17)"),
+            (s("Layout"), s("webpack:///./src/proxy/createClassProxy.js?"), None, None, true)
+        );
+        assert_eq!(
+            parts("at eval (eval at f (), <anonymous>:1:1)"),
+            (s("eval"), None, None, None, false)
+        );
+    }
+
+    #[test]
+    fn other_engines_in_v8_style() {
+        let cases = [
+            (
+                "at onPress (address at index.android.bundle:1:452701)",
+                (s("onPress"), s("index.android.bundle"), Some(1), Some(452701), true),
+            ),
+            (
+                "at anonymous (address at /var/containers/Bundle/Application/X/App.app/main.jsbundle:1:284713)",
+                (s("anonymous"), s("/var/containers/Bundle/Application/X/App.app/main.jsbundle"), Some(1), Some(284713), true),
+            ),
+            (
+                "at Object.callback (async http://localhost:5000/:25:7)",
+                (s("Object.callback"), s("http://localhost:5000/"), Some(25), Some(7), true),
+            ),
+            (
+                "at Anonymous function (http://path/to/file.js:48:13)",
+                (s("Anonymous function"), s("http://path/to/file.js"), Some(48), Some(13), true),
+            ),
+            (
+                "at Array.prototype.map (native code)",
+                (s("Array.prototype.map"), s("native code"), None, None, false),
+            ),
+            (
+                "at eval code (eval code:1:1)",
+                (s("eval code"), s("eval code"), Some(1), Some(1), false),
+            ),
+            (
+                "at ClipperError@safari-extension:(//3284871F-A480/2665fee0/commons.js:223036:10)",
+                (s("ClipperError"), s("safari-extension://3284871F-A480/2665fee0/commons.js"), Some(223036), Some(10), false),
+            ),
+            (
+                "at safari-web-extension:(//3284871F-A480/2665fee0/topee-content.js:3313:26)",
+                (None, s("safari-web-extension://3284871F-A480/2665fee0/topee-content.js"), Some(3313), Some(26), false),
+            ),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(parts(line), expected, "{line}");
+        }
+        // A colon-ended name before a path that is not `//...` is left as it is.
+        assert_eq!(
+            parts("at weird: (/app/a.js:1:2)"),
+            (s("weird:"), s("/app/a.js"), Some(1), Some(2), true)
+        );
+    }
+
+    #[test]
     fn prose_is_not_a_frame() {
         assert!(frame("at the end of the day").is_none());
         assert!(frame("at noon (local time)").is_none());
+        assert!(frame("at noon(local time)").is_none());
+        assert!(frame("at f(x)").is_none());
         assert!(frame("look at /app/x.js:1:2").is_none());
         assert!(parse("We met at the station.\nIt was at 5 (or so).").is_none());
     }
