@@ -4,6 +4,7 @@
 
 pub mod event;
 pub mod fingerprint;
+pub mod headers;
 pub mod lifecycle;
 pub mod limits;
 pub mod normalize;
