@@ -39,7 +39,8 @@
 //! | Referrer-Policy | `referrer_policy_missing` | low | 0 | Obs. referrer-policy-not-implemented |
 //! | | `referrer_policy_unsafe`; `referrer_policy_invalid` | low | −5 | Obs. referrer-policy-unsafe; -header-invalid |
 //! | | bonus: no-referrer, same-origin, strict-origin[-when-cross-origin] | | +5 | Obs. referrer-policy-private |
-//! | cookies | `cookie_no_secure`, session / other; with HSTS | high; medium / low | −40 / −20; −10 / −5 | Obs. cookies-[session-]without-secure-flag[-but-protected-by-hsts] |
+//! | cookies | `cookie_no_secure`, session / other cookie | high / high | −40 / −20 | Obs. cookies-session-without-secure-flag / cookies-without-secure-flag |
+//! | | the same under HSTS of six months or more | medium / low | −10 / −5 | Obs. …-without-secure-flag-but-protected-by-hsts |
 //! | | `cookie_no_httponly`, session / other | high / info | −30 / 0 | Obs. cookies-session-without-httponly-flag |
 //! | | `cookie_no_samesite`, anti-CSRF / other | high / low | −20 / 0 | Obs. cookies-anticsrf-without-samesite-flag |
 //! | | `cookie_samesite_invalid` (unknown value, `None` without Secure) | high | −20 | Obs. cookies-samesite-flag-invalid |

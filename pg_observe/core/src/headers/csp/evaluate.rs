@@ -159,7 +159,8 @@ impl<'a> ListFacts<'a> {
                 Source::Keyword(Keyword::StrictDynamic) => facts.strict_dynamic = true,
                 Source::Keyword(Keyword::UnsafeInline) => facts.unsafe_inline = true,
                 Source::Keyword(Keyword::UnsafeEval) => facts.unsafe_eval = true,
-                Source::Host(host) => facts.hosts.push((raw, host)),
+                // `*` is broad, not a host that could be a known bypass.
+                Source::Host(host) if host.host != "*" => facts.hosts.push((raw, host)),
                 _ => {}
             }
         }
@@ -321,9 +322,19 @@ fn check_broad(facts: &[PolicyFacts<'_>], result: &mut TestResult) {
             "{} allows scripts from any origin ({}): remove these and load scripts \
              with a nonce and 'strict-dynamic', or list exact hosts",
             list.name,
-            list.effective_broad().join(" ")
+            examples(list.effective_broad())
         ),
     ));
+}
+
+/// The first few sources, so a message stays short whatever the policy.
+fn examples(sources: &[&str]) -> String {
+    const SHOWN: usize = 3;
+    let mut text = sources[..sources.len().min(SHOWN)].join(" ");
+    if sources.len() > SHOWN {
+        text.push_str(" …");
+    }
+    text
 }
 
 /// CSP Evaluator's `checkScriptAllowlistBypass`: a known JSONP or AngularJS
