@@ -378,7 +378,7 @@ mod headers {
                 set(s, "Content-Security-Policy", &csp(broad));
             });
             assert!(
-                finding.message.contains("any origin"),
+                finding.message.contains("from anywhere"),
                 "{}",
                 finding.message
             );

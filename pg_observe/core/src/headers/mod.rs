@@ -28,7 +28,7 @@
 //! | | `csp_short_nonce` (< 8 characters) | medium | −10 | CSPE MEDIUM, priced as unsafe-eval |
 //! | | `csp_no_reporting` | info | 0 | CSPE INFO |
 //! | | `trusted_types_missing` | info | 0 | CSPE INFO |
-//! | | bonus: no penalty; with `default-src 'none'` and a restricted `form-action` | | +5; +10 | Obs. csp-implemented-with-no-unsafe[-default-src-none] |
+//! | | bonus: no penalty; with `default-src 'none'` | | +5; +10 | Obs. csp-implemented-with-no-unsafe[-default-src-none] |
 //! | framing | `csp_missing_frame_ancestors` (no frame-ancestors, no valid X-Frame-Options) | high | −20 | Obs. x-frame-options-not-implemented |
 //! | | bonus: frame-ancestors | | +5 | Obs. x-frame-options-implemented-via-csp |
 //! | HSTS | `hsts_missing`, `hsts_invalid` | high | −20 | Obs. hsts-not-implemented, hsts-header-invalid |

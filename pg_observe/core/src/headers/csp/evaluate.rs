@@ -113,7 +113,7 @@ pub(crate) fn test(enforced: &[Policy], report_only: &[Policy], header_sent: boo
     check_trusted_types(enforced, &mut result);
 
     if result.findings.iter().all(|f| f.penalty == 0) {
-        result.bonus = if default_src_none_and_form_action(&facts, enforced) {
+        result.bonus = if default_src_none(enforced) {
             BONUS_DEFAULT_SRC_NONE
         } else {
             BONUS
@@ -193,10 +193,10 @@ impl<'a> ListFacts<'a> {
     }
 }
 
-/// The script-related lists of one policy, with CSP3's fallbacks:
+/// The lists of one policy that grading reads, with CSP3's fallbacks:
 /// `<script>` elements obey `script-src-elem`, event handlers
-/// `script-src-attr`, `eval` `script-src`; each falls back to `script-src`,
-/// then `default-src`.
+/// `script-src-attr` (both falling back to `script-src`), `eval`
+/// `script-src`, plugins `object-src`; all fall back to `default-src`.
 struct PolicyFacts<'a> {
     script: Option<ListFacts<'a>>,
     script_elem: Option<ListFacts<'a>>,
@@ -319,8 +319,8 @@ fn check_broad(facts: &[PolicyFacts<'_>], result: &mut TestResult) {
         Severity::High,
         UNSAFE,
         format!(
-            "{} allows scripts from any origin ({}): remove these and load scripts \
-             with a nonce and 'strict-dynamic', or list exact hosts",
+            "{} allows {}, so scripts can come from anywhere: remove it and load \
+             scripts with a nonce and 'strict-dynamic', or list exact hosts",
             list.name,
             examples(list.effective_broad())
         ),
@@ -596,19 +596,13 @@ fn check_trusted_types(enforced: &[Policy], result: &mut TestResult) {
     ));
 }
 
-/// Observatory's `csp-implemented-with-no-unsafe-default-src-none`:
-/// `default-src 'none'` and a restricted `form-action`.
-fn default_src_none_and_form_action(facts: &[PolicyFacts<'_>], enforced: &[Policy]) -> bool {
-    let default_none = facts.iter().any(|p| {
-        p.default
-            .as_ref()
-            .is_some_and(|l| !l.matches_urls && !l.nonce && !l.hash)
-    });
-    let form_action = enforced.iter().any(|p| {
-        p.directive("form-action")
-            .is_some_and(|d| !d.sources().any(|s| is_broad(&s)))
-    });
-    default_none && form_action
+/// Observatory's `csp-implemented-with-no-unsafe-default-src-none`, as its
+/// code decides it: `default-src` is exactly `'none'`.
+fn default_src_none(enforced: &[Policy]) -> bool {
+    enforced.iter().any(|p| {
+        p.directive("default-src")
+            .is_some_and(|d| d.sources().all(|s| s.is_keyword(Keyword::None)))
+    })
 }
 
 #[cfg(test)]
