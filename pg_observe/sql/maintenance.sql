@@ -52,6 +52,24 @@ $$;
 comment on function observe.fold_counts() is
     'Folds queued event counts into observe.issue_counts and observe.issue_users; returns how many events it folded. Capture calls it when nothing has for a second, and observe.tick() every minute; counts read through the views are exact either way.';
 
+-- Definer code never trusts a schema by its name: a role that may create
+-- schemas could plant its own `cron.schedule_in_database` and have it run as
+-- the extension's owner. Every call into another extension's schema goes
+-- through the schema that extension really lives in, or refuses.
+create function observe.extension_schema(extension name)
+returns name
+language sql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+    select n.nspname
+      from pg_extension e
+      join pg_namespace n on n.oid = e.extnamespace
+     where e.extname = extension
+$$;
+comment on function observe.extension_schema(name) is
+    'The schema an installed extension lives in (null when it is not installed): how pg_observe finds pg_cron and pg_net, never by a schema name alone.';
+
 create function observe.schedule_tick(schedule text default '* * * * *')
 returns bigint
 language plpgsql
@@ -59,9 +77,10 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
+    cron name := observe.extension_schema('pg_cron');
     job_id bigint;
 begin
-    if to_regnamespace('cron') is null then
+    if cron is null then
         raise exception 'pg_cron is not installed in database %', current_database()
             using errcode = 'feature_not_supported',
                   hint = 'CREATE EXTENSION pg_cron (it must be in shared_preload_libraries), or from the database pg_cron runs in: '
@@ -69,7 +88,7 @@ begin
                                 'observe-tick-' || current_database(), schedule, 'select observe.tick()', current_database())
                       || ', or call observe.tick() from any other scheduler every minute.';
     end if;
-    execute 'select cron.schedule_in_database($1, $2, $3, $4)'
+    execute format('select %I.schedule_in_database($1, $2, $3, $4)', cron)
        into job_id
       using 'observe-tick-' || current_database(), schedule, 'select observe.tick()', current_database();
     return job_id;

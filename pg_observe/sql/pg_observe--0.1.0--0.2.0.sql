@@ -41,6 +41,51 @@ begin
 end
 $$;
 
+-- Definer code never trusts a schema by its name: a role that may create
+-- schemas could plant its own `cron.schedule_in_database` and have it run as
+-- the extension's owner. Every call into another extension's schema goes
+-- through the schema that extension really lives in, or refuses.
+create function observe.extension_schema(extension name)
+returns name
+language sql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+    select n.nspname
+      from pg_extension e
+      join pg_namespace n on n.oid = e.extnamespace
+     where e.extname = extension
+$$;
+comment on function observe.extension_schema(name) is
+    'The schema an installed extension lives in (null when it is not installed): how pg_observe finds pg_cron and pg_net, never by a schema name alone.';
+
+create or replace function observe.schedule_tick(schedule text default '* * * * *')
+returns bigint
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    cron name := observe.extension_schema('pg_cron');
+    job_id bigint;
+begin
+    if cron is null then
+        raise exception 'pg_cron is not installed in database %', current_database()
+            using errcode = 'feature_not_supported',
+                  hint = 'CREATE EXTENSION pg_cron (it must be in shared_preload_libraries), or from the database pg_cron runs in: '
+                      || format('select cron.schedule_in_database(%L, %L, %L, %L)',
+                                'observe-tick-' || current_database(), schedule, 'select observe.tick()', current_database())
+                      || ', or call observe.tick() from any other scheduler every minute.';
+    end if;
+    execute format('select %I.schedule_in_database($1, $2, $3, $4)', cron)
+       into job_id
+      using 'observe-tick-' || current_database(), schedule, 'select observe.tick()', current_database();
+    return job_id;
+end
+$$;
+comment on function observe.schedule_tick(text) is
+    'Registers observe.tick() with pg_cron (default: every minute); returns the pg_cron job id. Calling it again replaces the schedule.';
+
 -- Last, once every object exists: the privilege matrix becomes data (pg_observe/sql/security.sql).
 create table observe.role_privileges (
     object_type text not null check (object_type in ('schema', 'table', 'function', 'type')),
@@ -104,6 +149,7 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
     ('function', 'observe.tick()', 'observe_admin', 'EXECUTE'),
     ('function', 'observe.fold_counts()', 'observe_admin', 'EXECUTE'),
     ('function', 'observe.schedule_tick(text)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.extension_schema(name)', 'observe_admin', 'EXECUTE'),
     ('table', 'observe.events', 'observe_admin', 'DELETE'),
     ('table', 'observe.issue_groups', 'observe_admin', 'DELETE'),
 

@@ -70,6 +70,7 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
     ('function', 'observe.tick()', 'observe_admin', 'EXECUTE'),
     ('function', 'observe.fold_counts()', 'observe_admin', 'EXECUTE'),
     ('function', 'observe.schedule_tick(text)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.extension_schema(name)', 'observe_admin', 'EXECUTE'),
     ('table', 'observe.events', 'observe_admin', 'DELETE'),
     ('table', 'observe.issue_groups', 'observe_admin', 'DELETE'),
 

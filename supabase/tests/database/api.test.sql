@@ -11,7 +11,8 @@ select functions_are('observe', array[
     'resolve_issue', 'ignore_issue', 'reopen_issue', 'set_issue_status',
     'tick', 'fold_counts', 'schedule_tick', 'grant_supabase_roles',
     'record_issue_activity', 'delete_issue_dependents', 'truncate_issue_dependents',
-    'issue_groups_changed', 'announce_issue_change', 'apply_role_privileges'
+    'issue_groups_changed', 'announce_issue_change', 'apply_role_privileges',
+    'activity_kind', 'extension_schema'
 ], 'observe holds exactly the documented functions');
 
 -- Capture

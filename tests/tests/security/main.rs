@@ -8,6 +8,8 @@
 //! fixed role names are shared by several tests: they are created when
 //! missing, never dropped, and changed only under `SUPABASE_ROLES`.
 
+mod definer;
+
 use pg_observe_tests::{capture_and_read, message, sqlstate, TestDb};
 use serde_json::json;
 use tokio::sync::Mutex;
