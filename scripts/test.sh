@@ -48,7 +48,7 @@ step "install the extension"
 scripts/install.sh
 done_step
 
-export PGDIR=$ROOT/target/pg-test PGPORT=5499 PG_DURABLE=0
+export PGDIR=${PGDIR:-$ROOT/target/pg-test} PGPORT=${PGPORT:-5499} PG_DURABLE=0
 step "start a fresh PostgreSQL 15 test cluster (pg_cron preloaded)"
 scripts/cluster.sh fresh
 trap 'scripts/cluster.sh stop' EXIT

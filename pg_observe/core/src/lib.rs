@@ -6,6 +6,7 @@ pub mod event;
 pub mod fingerprint;
 pub mod flood;
 pub mod headers;
+pub mod interrupt;
 pub mod lifecycle;
 pub mod limits;
 pub mod normalize;
