@@ -3,11 +3,77 @@
 -- makes it; tests/tests/upgrade.rs checks that the result equals a fresh
 -- install of 0.2.0 (ARCHITECTURE.md, "Versions and upgrades").
 
+-- 0.2.0's library is a file of its own (pg_observe-0.2.0.so), so that
+-- databases still at 0.1.0 keep running 0.1.0's library until they are
+-- upgraded; the functions 0.1.0 defined in Rust move to the new one here.
+CREATE OR REPLACE FUNCTION observe."normalize_message"(
+	"message" TEXT
+) RETURNS TEXT
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c
+AS 'pg_observe-0.2.0', 'normalize_message_wrapper';
+
+CREATE OR REPLACE FUNCTION observe."announce_issue_change"() RETURNS void
+STRICT VOLATILE PARALLEL UNSAFE 
+LANGUAGE c
+AS 'pg_observe-0.2.0', 'announce_issue_change_wrapper';
+
+CREATE OR REPLACE FUNCTION observe."fingerprint"(
+	"message" TEXT,
+	"exception_type" TEXT DEFAULT NULL,
+	"stack" TEXT DEFAULT NULL,
+	"fingerprint" TEXT[] DEFAULT NULL
+) RETURNS TEXT
+IMMUTABLE PARALLEL SAFE 
+LANGUAGE c
+AS 'pg_observe-0.2.0', 'fingerprint_wrapper';
+
+CREATE OR REPLACE FUNCTION observe."tick"() RETURNS jsonb
+STRICT VOLATILE SECURITY DEFINER PARALLEL UNSAFE 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'pg_observe-0.2.0', 'tick_wrapper';
+
+CREATE OR REPLACE FUNCTION observe."log_error"(
+	"event" jsonb
+) RETURNS uuid
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE  
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'pg_observe-0.2.0', 'log_error_json_wrapper';
+
+CREATE OR REPLACE FUNCTION observe."log_errors"(
+	"events" jsonb
+) RETURNS INT
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'pg_observe-0.2.0', 'log_errors_wrapper';
+
+CREATE OR REPLACE FUNCTION observe."log_error"(
+	"message" TEXT,
+	"level" TEXT DEFAULT 'error',
+	"service" TEXT DEFAULT NULL,
+	"environment" TEXT DEFAULT NULL,
+	"release" TEXT DEFAULT NULL,
+	"exception_type" TEXT DEFAULT NULL,
+	"stack" TEXT DEFAULT NULL,
+	"context" jsonb DEFAULT '{}',
+	"fingerprint" TEXT[] DEFAULT NULL,
+	"user_ref" TEXT DEFAULT NULL,
+	"request_id" TEXT DEFAULT NULL,
+	"occurred_at" timestamp with time zone DEFAULT now()
+) RETURNS uuid
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'pg_observe-0.2.0', 'log_error_wrapper';
+
 -- The activity trigger asks core for the kind of a change
 -- (pg_observe_core::lifecycle::ActivityKind), so the words live in Rust.
 create function observe.activity_kind(from_status text, to_status text, reason text)
 returns text immutable parallel safe
-language c as 'MODULE_PATHNAME', 'activity_kind_wrapper';
+language c as 'pg_observe-0.2.0', 'activity_kind_wrapper';
 
 create or replace function observe.record_issue_activity() returns trigger
 language plpgsql
@@ -99,6 +165,280 @@ $$;
 comment on function observe.schedule_tick(text) is
     'Registers observe.tick() with pg_cron (default: every minute); returns the pg_cron job id. Calling it again replaces the schedule.';
 
+-- Untrusted writers: who wrote each event, who acted on each issue, and
+-- what deleting an issue leaves behind (pg_observe/sql/schema.sql).
+create function observe.acting_role()
+returns text strict stable parallel safe
+language c as 'pg_observe-0.2.0', 'acting_role_wrapper';
+
+alter table observe.events add column writer_role name;
+alter table observe.issue_activity alter column actor set default observe.acting_role();
+alter table observe.issue_activity drop constraint issue_activity_kind_check;
+alter table observe.issue_activity add constraint issue_activity_kind_check
+    check (kind in ('created', 'resolved', 'ignored', 'unignored', 'regressed', 'reopened', 'deleted'));
+
+create or replace function observe.delete_issue_dependents() returns trigger
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    delete from observe.issue_hashes where issue_id in (select id from gone);
+    delete from observe.issue_counts where issue_id in (select id from gone);
+    delete from observe.count_queue where issue_id in (select id from gone);
+    delete from observe.issue_users where issue_id in (select id from gone);
+    delete from observe.issue_ignore_counts where issue_id in (select id from gone);
+    delete from observe.events where issue_id in (select id from gone);
+    -- The activity stays, and says who deleted the issue.
+    insert into observe.issue_activity (issue_id, kind, from_status, to_status, reason, details)
+    select id, 'deleted', status, status, 'manual',
+           jsonb_build_object('service', service, 'title', title, 'fingerprint', fingerprint)
+      from gone;
+    return null;
+end
+$$;
+
+-- Budgets, trust and known releases (pg_observe/sql/trust.sql, verbatim).
+-- Untrusted writers. Once observe.grant_supabase_roles() has run, anyone
+-- holding the public anon key may capture, so some writers are marked
+-- untrusted: their events are scrubbed, bounded and stored like any other,
+-- but within per-minute budgets, and they cannot drive triage (README,
+-- "Security"). A writer is the role a session acts as (SET ROLE, which is how
+-- PostgREST runs requests as anon or authenticated), whatever definer
+-- functions it calls through.
+
+-- Marking is membership: untrusted roles are members of observe_untrusted,
+-- a check PostgreSQL answers from its role cache on every event, with no
+-- table to read or invalidate.
+do $roles$
+begin
+    if not exists (select from pg_roles where rolname = 'observe_untrusted') then
+        begin
+            create role observe_untrusted nologin;
+        exception when duplicate_object or unique_violation then
+            null;
+        end;
+    end if;
+end
+$roles$;
+
+create function observe.set_writer_trust(role_name name, trusted boolean)
+returns void
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    target pg_roles;
+begin
+    select * into target from pg_roles r where r.rolname = set_writer_trust.role_name;
+    if not found then
+        raise exception 'role "%" does not exist', role_name using errcode = 'undefined_object';
+    end if;
+    if trusted is null then
+        raise exception 'trusted must be true or false' using errcode = 'null_value_not_allowed';
+    end if;
+    if target.rolsuper or target.rolname like 'observe\_%' then
+        raise exception 'role "%" cannot be marked: superusers and pg_observe''s own roles are always trusted', role_name
+            using errcode = 'invalid_parameter_value';
+    end if;
+    if trusted then
+        execute format('revoke observe_untrusted from %I', role_name);
+    else
+        execute format('grant observe_untrusted to %I', role_name);
+    end if;
+end
+$$;
+comment on function observe.set_writer_trust(name, boolean) is
+    'Marks a role as an untrusted writer (budgets apply, its events cannot change an issue''s status through unknown releases or end an ignore by count) or trusted again.';
+
+create view observe.writer_trust with (security_invoker = true) as
+select r.rolname as role_name,
+       not pg_has_role(r.oid, 'observe_untrusted', 'MEMBER') or r.rolsuper as trusted
+  from pg_roles r
+ where pg_has_role(r.oid, 'observe_writer', 'MEMBER')
+   and r.rolname not like 'observe\_%';
+comment on view observe.writer_trust is
+    'Every role that may capture, and whether it is trusted.';
+
+-- Budgets per minute: 'default' for each untrusted role, '*' for all of them
+-- together, or a role's own name to give it its own.
+create table observe.ingest_budgets (
+    scope text primary key,
+    new_issues_per_minute integer not null check (new_issues_per_minute >= 0),
+    events_per_minute integer not null check (events_per_minute >= 0),
+    bytes_per_minute bigint not null check (bytes_per_minute >= 0)
+);
+insert into observe.ingest_budgets values
+    ('default', 100, 1000, 1048576),
+    ('*', 500, 5000, 5242880);
+comment on table observe.ingest_budgets is
+    'Per-minute budgets of untrusted writers: ''default'' applies to each untrusted role, ''*'' to all of them together, a role''s name to that role.';
+
+create function observe.set_ingest_budget(
+    scope text,
+    new_issues_per_minute integer default null,
+    events_per_minute integer default null,
+    bytes_per_minute bigint default null
+)
+returns observe.ingest_budgets
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    budget observe.ingest_budgets;
+begin
+    if scope is null or (scope not in ('default', '*')
+                         and not exists (select from pg_roles r where r.rolname = scope)) then
+        raise exception 'scope must be ''default'', ''*'' or an existing role'
+            using errcode = 'invalid_parameter_value';
+    end if;
+    if least(new_issues_per_minute, events_per_minute, bytes_per_minute) < 0 then
+        raise exception 'budgets must not be negative' using errcode = 'invalid_parameter_value';
+    end if;
+    insert into observe.ingest_budgets as b
+    select set_ingest_budget.scope,
+           coalesce(set_ingest_budget.new_issues_per_minute, d.new_issues_per_minute),
+           coalesce(set_ingest_budget.events_per_minute, d.events_per_minute),
+           coalesce(set_ingest_budget.bytes_per_minute, d.bytes_per_minute)
+      from observe.ingest_budgets d
+     where d.scope = case when set_ingest_budget.scope = '*' then '*' else 'default' end
+    on conflict on constraint ingest_budgets_pkey do update
+       set new_issues_per_minute = coalesce(set_ingest_budget.new_issues_per_minute, b.new_issues_per_minute),
+           events_per_minute = coalesce(set_ingest_budget.events_per_minute, b.events_per_minute),
+           bytes_per_minute = coalesce(set_ingest_budget.bytes_per_minute, b.bytes_per_minute)
+    returning * into budget;
+    return budget;
+end
+$$;
+comment on function observe.set_ingest_budget(text, integer, integer, bigint) is
+    'Sets per-minute budgets of untrusted writers for a scope (''default'', ''*'' or a role); arguments left null keep their value.';
+
+-- What untrusted writers used, per minute, striped by backend slot so that
+-- concurrent writers update different rows (as issue_ignore_counts is).
+create table observe.ingest_usage (
+    scope text not null,
+    minute timestamptz not null,
+    slot smallint not null,
+    new_issues integer not null default 0,
+    events integer not null default 0,
+    bytes bigint not null default 0,
+    primary key (scope, minute, slot)
+);
+
+create table observe.ingest_drop_counts (
+    role_name name not null,
+    minute timestamptz not null,
+    slot smallint not null,
+    reason text not null check (reason in ('new_issue_budget', 'event_budget', 'byte_budget')),
+    events bigint not null,
+    primary key (role_name, minute, reason, slot)
+);
+
+create view observe.ingest_drops with (security_invoker = true) as
+select role_name as role, minute, reason, sum(events)::bigint as events
+  from observe.ingest_drop_counts
+ group by role_name, minute, reason;
+comment on view observe.ingest_drops is
+    'Events of untrusted writers that were counted but not stored because a per-minute budget was spent, by role, minute and reason.';
+
+-- Releases that a trusted writer or a deploy has made known. An untrusted
+-- event changes an issue's status only through these, so a made-up newer
+-- release cannot reopen a resolved issue.
+create table observe.known_releases (
+    service text not null,
+    version text not null,
+    first_seen timestamptz not null,
+    source text not null check (source in ('event', 'deploy', 'manual')),
+    registered_by name not null default observe.acting_role(),
+    primary key (service, version)
+);
+comment on table observe.known_releases is
+    'Releases made known by trusted events, deploys or observe.register_release(); the order of releases that are not semantic versions comes from first_seen.';
+
+create function observe.register_release(service text, version text, at timestamptz default now())
+returns observe.known_releases
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    known observe.known_releases;
+begin
+    if service is null or btrim(service) = '' or version is null or btrim(version) = ''
+       or service ~ '[[:cntrl:]]' or version ~ '[[:cntrl:]]' then
+        raise exception 'service and version must be names' using errcode = 'invalid_parameter_value';
+    end if;
+    insert into observe.known_releases as k (service, version, first_seen, source)
+    values (register_release.service, register_release.version, coalesce(at, now()), 'manual')
+    on conflict on constraint known_releases_pkey do update
+       set first_seen = least(k.first_seen, excluded.first_seen)
+    returning * into known;
+    return known;
+end
+$$;
+comment on function observe.register_release(text, text, timestamptz) is
+    'Makes a release known (as a deploy does): untrusted events of it may then regress issues resolved in an older release.';
+
+-- A per-installation secret only the extension's owner reads: affected
+-- users are counted by a keyed hash of their reference, so that a reader
+-- cannot confirm a guessed e-mail address against the counts.
+create table observe.installation (
+    singleton boolean primary key default true check (singleton),
+    user_hash_key bytea not null
+        default decode(replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''), 'hex'),
+    created_at timestamptz not null default now()
+);
+insert into observe.installation default values;
+comment on table observe.installation is
+    'Secrets of this installation, readable by the extension''s owner only.';
+
+-- Every writer before 0.2.0 was trusted: the releases its events named are
+-- known.
+insert into observe.known_releases (service, version, first_seen, source)
+select g.service, c.release, min(c.first_seen), 'event'
+  from observe.event_counts c
+  join observe.issue_groups g on g.id = c.issue_id
+ where c.release <> ''
+ group by g.service, c.release;
+
+create or replace function observe.grant_supabase_roles()
+returns table (role name, granted name)
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    mapping constant text[][] := array[
+        ['anon', 'observe_writer'],
+        ['authenticated', 'observe_writer'],
+        ['service_role', 'observe_admin']
+    ];
+    i integer;
+begin
+    for i in 1 .. array_length(mapping, 1) loop
+        if not exists (select from pg_roles r where r.rolname = mapping[i][1]) then
+            raise exception 'role "%" does not exist', mapping[i][1]
+                using errcode = 'undefined_object',
+                      hint = 'observe.grant_supabase_roles() is for Supabase databases; elsewhere grant observe_writer, observe_reader or observe_admin to your own roles.';
+        end if;
+    end loop;
+    for i in 1 .. array_length(mapping, 1) loop
+        execute format('grant %I to %I', mapping[i][2], mapping[i][1]);
+        role := mapping[i][1];
+        granted := mapping[i][2];
+        return next;
+    end loop;
+    perform observe.set_writer_trust('anon', false);
+    role := 'anon';
+    granted := 'observe_untrusted';
+    return next;
+end
+$$;
+comment on function observe.grant_supabase_roles() is
+    'Grants observe_writer to anon and authenticated (error capture over supabase-js rpc) and observe_admin to service_role, and marks anon an untrusted writer. Call once, as a superuser.';
+
 -- Last, once every object exists: the privilege matrix becomes data (pg_observe/sql/security.sql).
 create table observe.role_privileges (
     object_type text not null check (object_type in ('schema', 'table', 'function', 'type')),
@@ -152,6 +492,18 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
     ('table', 'observe.issue_activity', 'observe_reader', 'SELECT'),
     ('table', 'observe.fold_state', 'observe_reader', 'SELECT'),
     ('table', 'observe.role_privileges', 'observe_reader', 'SELECT'),
+    -- Untrusted writers (trust.sql).
+    ('function', 'observe.acting_role()', null, null),
+    ('function', 'observe.set_writer_trust(name, boolean)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.set_ingest_budget(text, integer, integer, bigint)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.register_release(text, text, timestamptz)', 'observe_admin', 'EXECUTE'),
+    ('table', 'observe.writer_trust', 'observe_reader', 'SELECT'),
+    ('table', 'observe.ingest_budgets', 'observe_reader', 'SELECT'),
+    ('table', 'observe.ingest_usage', 'observe_reader', 'SELECT'),
+    ('table', 'observe.ingest_drop_counts', 'observe_reader', 'SELECT'),
+    ('table', 'observe.ingest_drops', 'observe_reader', 'SELECT'),
+    ('table', 'observe.known_releases', 'observe_reader', 'SELECT'),
+    ('table', 'observe.installation', null, null),
 
     -- Admins triage, run the periodic work, and may erase events and issues
     -- (e.g. for a data subject request); deleting an issue removes its

@@ -156,7 +156,10 @@ create table observe.events (
     request_id text,
     unhandled boolean,
     sample_rate real not null default 1,
-    flags text[] not null default '{}'
+    flags text[] not null default '{}',
+    -- The role the capturing session acted as (null for events captured
+    -- before pg_observe 0.2.0).
+    writer_role name
 );
 create index events_issue_id_occurred_at_idx on observe.events (issue_id, occurred_at desc);
 -- BRIN: events arrive roughly in time order, and a BRIN index costs next to
@@ -170,12 +173,14 @@ comment on column observe.events.flags is
 create table observe.issue_activity (
     id bigint generated always as identity primary key,
     issue_id bigint not null,
-    kind text not null check (kind in ('created', 'resolved', 'ignored', 'unignored', 'regressed', 'reopened')),
+    kind text not null check (kind in ('created', 'resolved', 'ignored', 'unignored', 'regressed', 'reopened', 'deleted')),
     from_status observe.issue_status,
     to_status observe.issue_status not null,
     reason text,
     details jsonb not null default '{}',
-    actor text not null default session_user,
+    -- The role that acted (SET ROLE, not the login: PostgREST logs in as
+    -- authenticator and acts as anon or service_role).
+    actor text not null default observe.acting_role(),
     at timestamptz not null default now()
 );
 create index issue_activity_issue_id_idx on observe.issue_activity (issue_id, at);
@@ -254,7 +259,11 @@ begin
     delete from observe.issue_users where issue_id in (select id from gone);
     delete from observe.issue_ignore_counts where issue_id in (select id from gone);
     delete from observe.events where issue_id in (select id from gone);
-    delete from observe.issue_activity where issue_id in (select id from gone);
+    -- The activity stays, and says who deleted the issue.
+    insert into observe.issue_activity (issue_id, kind, from_status, to_status, reason, details)
+    select id, 'deleted', status, status, 'manual',
+           jsonb_build_object('service', service, 'title', title, 'fingerprint', fingerprint)
+      from gone;
     return null;
 end
 $$;

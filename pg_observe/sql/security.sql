@@ -60,6 +60,18 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
     ('table', 'observe.issue_activity', 'observe_reader', 'SELECT'),
     ('table', 'observe.fold_state', 'observe_reader', 'SELECT'),
     ('table', 'observe.role_privileges', 'observe_reader', 'SELECT'),
+    -- Untrusted writers (trust.sql).
+    ('function', 'observe.acting_role()', null, null),
+    ('function', 'observe.set_writer_trust(name, boolean)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.set_ingest_budget(text, integer, integer, bigint)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.register_release(text, text, timestamptz)', 'observe_admin', 'EXECUTE'),
+    ('table', 'observe.writer_trust', 'observe_reader', 'SELECT'),
+    ('table', 'observe.ingest_budgets', 'observe_reader', 'SELECT'),
+    ('table', 'observe.ingest_usage', 'observe_reader', 'SELECT'),
+    ('table', 'observe.ingest_drop_counts', 'observe_reader', 'SELECT'),
+    ('table', 'observe.ingest_drops', 'observe_reader', 'SELECT'),
+    ('table', 'observe.known_releases', 'observe_reader', 'SELECT'),
+    ('table', 'observe.installation', null, null),
 
     -- Admins triage, run the periodic work, and may erase events and issues
     -- (e.g. for a data subject request); deleting an issue removes its

@@ -1,5 +1,7 @@
 -- Supabase's API roles are mapped onto pg_observe's roles only on request:
--- installing the extension must not widen what anon can do.
+-- installing the extension must not widen what anon can do. anon is the
+-- public key every browser holds, so it becomes an untrusted writer
+-- (pg_observe/sql/trust.sql).
 
 create function observe.grant_supabase_roles()
 returns table (role name, granted name)
@@ -28,7 +30,11 @@ begin
         granted := mapping[i][2];
         return next;
     end loop;
+    perform observe.set_writer_trust('anon', false);
+    role := 'anon';
+    granted := 'observe_untrusted';
+    return next;
 end
 $$;
 comment on function observe.grant_supabase_roles() is
-    'Grants observe_writer to anon and authenticated (error capture over supabase-js rpc) and observe_admin to service_role. Call once, as a superuser.';
+    'Grants observe_writer to anon and authenticated (error capture over supabase-js rpc) and observe_admin to service_role, and marks anon an untrusted writer. Call once, as a superuser.';

@@ -8,6 +8,7 @@ use pgrx::prelude::*;
 mod capture;
 mod errors;
 mod grouping;
+mod jsonb;
 mod lifecycle;
 mod log_error;
 mod maintenance;
@@ -27,7 +28,16 @@ mod tests;
 #[pg_schema]
 mod observe {}
 
-extension_sql_file!("../sql/schema.sql", name = "schema", requires = [observe]);
+extension_sql_file!(
+    "../sql/schema.sql",
+    name = "schema",
+    requires = [observe, acting_role]
+);
+extension_sql_file!(
+    "../sql/trust.sql",
+    name = "trust",
+    requires = ["schema", acting_role]
+);
 extension_sql_file!(
     "../sql/lifecycle.sql",
     name = "lifecycle",
@@ -50,6 +60,13 @@ extension_sql_file!("../sql/security.sql", name = "security", finalize);
 pub extern "C-unwind" fn _PG_init() {
     settings::register();
     capture::register();
+    pg_observe_core::interrupt::install(check_for_interrupts);
+}
+
+/// Lets `statement_timeout` and `pg_cancel_backend()` stop the pure code's
+/// long loops (ARCHITECTURE.md, "The capture pipeline").
+fn check_for_interrupts() {
+    pgrx::check_for_interrupts!();
 }
 
 #[cfg(test)]

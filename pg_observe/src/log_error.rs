@@ -3,15 +3,21 @@
 //! DEFINER with a pinned search_path: callers need EXECUTE, never a table
 //! privilege.
 
-use pg_observe_core::event::{events_from_json, EventError, EventInput, Level};
+use pg_observe_core::event::{
+    batch_len, field_read_bound, field_read_depth, is_known_field, not_a_batch, EventError,
+    EventInput, Level, ReadCuts,
+};
+use pg_observe_core::limits::{precut, Limits};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
-use pgrx::{JsonB, Uuid};
-use serde_json::Value;
+use pgrx::Uuid;
+use serde_json::{Map, Value};
 
 use crate::capture::capture;
 use crate::errors::raise_event_error;
+use crate::jsonb::{Node, RawJsonb};
 use crate::pgtime::from_pg;
+use crate::settings;
 
 /// Records one error event and returns its id.
 #[allow(clippy::too_many_arguments)]
@@ -25,7 +31,7 @@ fn log_error(
     release: default!(Option<&str>, "NULL"),
     exception_type: default!(Option<&str>, "NULL"),
     stack: default!(Option<&str>, "NULL"),
-    context: default!(Option<JsonB>, "'{}'"),
+    context: default!(Option<RawJsonb>, "'{}'"),
     fingerprint: default!(Option<Vec<Option<String>>>, "NULL"),
     user_ref: default!(Option<&str>, "NULL"),
     request_id: default!(Option<&str>, "NULL"),
@@ -47,14 +53,22 @@ fn log_error(
     event.release = release.map(str::to_owned);
     event.exception_type = exception_type.map(str::to_owned);
     event.stack = stack.map(str::to_owned);
-    event.context = match context.map(|c| c.0) {
-        None => Default::default(),
-        Some(Value::Object(map)) => map,
-        Some(other) => raise_event_error(EventError::Invalid {
-            field: "context".into(),
-            problem: format!("must be a JSON object, got {other}"),
-        }),
-    };
+    if let Some(context) = context {
+        let root = context.root();
+        if !root.is_object() {
+            raise_event_error(EventError::WrongType {
+                field: "context".into(),
+                expected: "an object",
+                found: root.type_name(),
+            });
+        }
+        let limits = settings::limits();
+        let read = root.bounded(precut(limits.context_bytes), limits.context_depth);
+        event.read_cuts.context = read.report;
+        if let Value::Object(map) = read.value {
+            event.context = map;
+        }
+    }
     event.fingerprint = fingerprint_parts(fingerprint);
     event.user_ref = user_ref.map(str::to_owned);
     event.request_id = request_id.map(str::to_owned);
@@ -72,30 +86,90 @@ fn log_error(
     security_definer
 )]
 #[search_path(pg_catalog, pg_temp)]
-fn log_error_json(event: Option<JsonB>) -> Uuid {
+fn log_error_json(event: Option<RawJsonb>) -> Uuid {
     let event = event.unwrap_or_else(|| {
         raise_event_error(EventError::Missing {
             field: "event".into(),
         })
     });
-    capture(EventInput::from_json(&event.0).unwrap_or_else(|e| raise_event_error(e)))
+    let input =
+        event_input(&event.root(), &settings::limits()).unwrap_or_else(|e| raise_event_error(e));
+    capture(input)
 }
 
 /// Records a JSON array of events, all or nothing; returns how many.
 #[pg_extern(schema = "observe", volatile, parallel_unsafe, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
-fn log_errors(events: Option<JsonB>) -> i32 {
+fn log_errors(events: Option<RawJsonb>) -> i32 {
     let events = events.unwrap_or_else(|| {
         raise_event_error(EventError::Missing {
             field: "events".into(),
         })
     });
-    let inputs = events_from_json(&events.0).unwrap_or_else(|e| raise_event_error(e));
+    let root = events.root();
+    if !root.is_array() {
+        raise_event_error(not_a_batch(root.type_name()));
+    }
+    batch_len(root.len()).unwrap_or_else(|e| raise_event_error(e));
+    let limits = settings::limits();
+    let mut inputs = Vec::with_capacity(root.len());
+    let mut failed = None;
+    root.elements(|element| match event_input(&element, &limits) {
+        Ok(input) => {
+            inputs.push(input);
+            true
+        }
+        Err(source) => {
+            failed = Some(EventError::InBatch {
+                index: inputs.len(),
+                source: Box::new(source),
+            });
+            false
+        }
+    });
+    if let Some(error) = failed {
+        raise_event_error(error);
+    }
     let count = inputs.len() as i32;
     for input in inputs {
         capture(input);
     }
     count
+}
+
+/// The JSON object form of an event, read field by field with each field's
+/// bound (`field_read_bound`): a hostile 60 MB field costs its bound, and
+/// the first unknown field ends the read (and the event).
+fn event_input(root: &Node<'_>, limits: &Limits) -> Result<EventInput, EventError> {
+    if !root.is_object() {
+        return Err(EventError::WrongType {
+            field: "event".into(),
+            expected: "an object",
+            found: root.type_name(),
+        });
+    }
+    let mut fields = Map::new();
+    let mut cuts = ReadCuts::default();
+    root.members(|name, value| {
+        if !is_known_field(&name) {
+            fields.insert(name, Value::Null);
+            return false;
+        }
+        let read = value.bounded(
+            field_read_bound(&name, limits),
+            field_read_depth(&name, limits),
+        );
+        match name.as_str() {
+            "context" => cuts.context = read.report,
+            "request" => cuts.request = read.report,
+            _ => {}
+        }
+        fields.insert(name, read.value);
+        true
+    });
+    let mut input = EventInput::from_json(&Value::Object(fields))?;
+    input.read_cuts = cuts;
+    Ok(input)
 }
 
 /// A SQL `text[]` fingerprint as grouping takes it; a NULL element would

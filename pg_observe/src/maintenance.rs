@@ -46,6 +46,16 @@ with moved as (
 )
 select (select count(*) from moved)::bigint";
 
+/// Budget usage matters for the current minute only; drops are kept a week
+/// for `observe.ingest_drops`.
+const FORGET_INGEST_USAGE: &str = "
+with usage as (
+    delete from observe.ingest_usage where minute < now() - interval '1 hour' returning 1
+), drops as (
+    delete from observe.ingest_drop_counts where minute < now() - interval '7 days' returning 1
+)
+select (select count(*) from usage) + (select count(*) from drops)";
+
 /// Folds the count queue, wakes ignored issues whose condition has run out
 /// and compacts old counter rows; returns what it did as JSON.
 #[pg_extern(schema = "observe", volatile, parallel_unsafe, security_definer)]
@@ -82,10 +92,15 @@ fn tick() -> JsonB {
             .update(COMPACT_COUNTS, None, &[])?
             .first()
             .get_one::<i64>()?;
+        let forgotten = client
+            .update(FORGET_INGEST_USAGE, None, &[])?
+            .first()
+            .get_one::<i64>()?;
         Ok(json!({
             "folded": folded.unwrap_or(0),
             "woken": due.len(),
             "compacted_rows": compacted.unwrap_or(0),
+            "ingest_rows_forgotten": forgotten.unwrap_or(0),
         }))
     }) {
         Ok(summary) => JsonB(summary),

@@ -4,7 +4,7 @@
 //! service, environment and release are per-session, so a PL/pgSQL handler
 //! or a connection pool can label what it logs.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::rc::Rc;
 
@@ -15,6 +15,8 @@ use pg_observe_core::limits::{
 use pg_observe_core::scrub::{ScrubConfig, ScrubConfigError, Scrubber};
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::{pg_guard, pg_sys};
+
+use crate::capture::CaptureError;
 
 static SERVICE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 static ENVIRONMENT: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
@@ -34,7 +36,38 @@ static FLOOD_LIMIT: GucSetting<i32> = GucSetting::<i32>::new(100);
 /// The service name of events that do not give one.
 pub const DEFAULT_SERVICE: &str = "default";
 
+thread_local! {
+    /// Set when another pg_observe library (an older version, loaded before
+    /// this session ran ALTER EXTENSION UPDATE) already defined the settings:
+    /// PostgreSQL refuses to define them twice, and this library's copies
+    /// would not hold what the session set.
+    static SUPERSEDED_SESSION: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Refuses to capture in a session that loaded an older pg_observe library
+/// first: it would run with default settings, scrubbing among them.
+pub fn ensure_current_library() -> Result<(), CaptureError> {
+    if SUPERSEDED_SESSION.with(Cell::get) {
+        return Err(CaptureError::LibraryUpgraded);
+    }
+    Ok(())
+}
+
 pub fn register() {
+    // SAFETY: lookups by NUL-terminated name that report a missing setting
+    // instead of raising. A placeholder (set before any library defined it)
+    // is PostgreSQL's to replace; a defined setting is not. An integer
+    // setting, because a string one with no value reads as NULL either way.
+    let defined_by_another_library = unsafe {
+        let name = c"observe.flood_limit".as_ptr();
+        !pg_sys::GetConfigOption(name, true, false).is_null()
+            && (pg_sys::GetConfigOptionFlags(name, true) as u32 & pg_sys::GUC_CUSTOM_PLACEHOLDER)
+                == 0
+    };
+    if defined_by_another_library {
+        SUPERSEDED_SESSION.with(|superseded| superseded.set(true));
+        return;
+    }
     GucRegistry::define_string_guc(
         c"observe.service",
         c"Service of events that do not name one.",

@@ -62,11 +62,12 @@ with ext_objects as (
      where r.relkind in ('v', 'm')
     union all
     -- Functions with their full signature (names, types, defaults), result,
-    -- attributes and body (the symbol, for functions written in Rust).
-    select format('function %s(%s) returns %s language=%s definer=%s volatility=%s parallel=%s strict=%s config=%s body=%s',
+    -- attributes and body (the symbol and library, for functions written in
+    -- Rust: an upgrade must move them to the new version's library).
+    select format('function %s(%s) returns %s language=%s definer=%s volatility=%s parallel=%s strict=%s config=%s body=%s library=%s',
                   p.proname, pg_get_function_arguments(p.oid), pg_get_function_result(p.oid),
                   l.lanname, p.prosecdef, p.provolatile, p.proparallel, p.proisstrict,
-                  coalesce(array_to_string(p.proconfig, ','), ''), md5(p.prosrc))
+                  coalesce(array_to_string(p.proconfig, ','), ''), md5(p.prosrc), coalesce(p.probin, ''))
       from pg_proc p
       join pg_language l on l.oid = p.prolang
      where p.pronamespace = 'observe'::regnamespace

@@ -142,9 +142,9 @@ async fn bad_arguments_get_precise_sqlstates() {
             "\"message\" must not be empty",
         ),
         (
-            "select observe.log_error('x', context => '[1,2]')",
+            "select observe.log_error('x', context => '[\"sk_live_51H8abcdEFGHijklMNOP\"]')",
             "22023",
-            "\"context\" must be a JSON object",
+            "\"context\" must be an object, got an array",
         ),
         (
             "select observe.log_error('x', fingerprint => array['a', null])",
@@ -171,6 +171,12 @@ async fn bad_arguments_get_precise_sqlstates() {
         let err = db.client.execute(sql, &[]).await.unwrap_err();
         assert_eq!(sqlstate(&err), code, "{sql}: {}", message(&err));
         assert!(message(&err).contains(text), "{sql}: {}", message(&err));
+        // Errors name the field and its type, never a rejected value.
+        assert!(
+            !message(&err).contains("sk_live"),
+            "{sql}: {}",
+            message(&err)
+        );
     }
     let stored: i64 = db.scalar("select count(*) from observe.events").await;
     assert_eq!(stored, 0, "refused events must leave nothing behind");

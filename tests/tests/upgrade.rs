@@ -3,7 +3,7 @@
 //! `CREATE EXTENSION`, and the events captured before the upgrade are still
 //! there, counted and grouped as before.
 
-use pg_observe_tests::{catalog, message, TestDb};
+use pg_observe_tests::{catalog, message, sqlstate, TestDb};
 use tokio_postgres::Client;
 
 /// Versions whose frozen install script is in `pg_observe/sql/`.
@@ -128,15 +128,26 @@ async fn upgrading_from_every_released_version_equals_a_fresh_install() {
             "events captured with {version} read the same after the upgrade"
         );
 
-        // New events still find the issues made before the upgrade.
+        // The session that captured before the upgrade has the old library
+        // loaded as well; it is told to reconnect rather than capture with
+        // settings the new library cannot see.
+        let stale = db
+            .client
+            .batch_execute("select observe.log_error('from a stale session')")
+            .await
+            .expect_err("a session holding the old library captured");
+        assert_eq!(sqlstate(&stale), "55000", "{}", message(&stale));
+
+        // A new session captures with the new library, into the old issues.
+        let session = db.connect().await;
         let issues_before: i64 = db.scalar("select count(*) from observe.issue_groups").await;
-        db.client
+        session
             .batch_execute(
                 "select observe.log_error('Timeout after 5ms for order 5', service => 'billing',
                                           release => 'billing@2.3.0')",
             )
             .await
-            .unwrap();
+            .unwrap_or_else(|e| panic!("capturing after the upgrade: {}", message(&e)));
         let issues_after: i64 = db.scalar("select count(*) from observe.issue_groups").await;
         assert_eq!(
             issues_before, issues_after,

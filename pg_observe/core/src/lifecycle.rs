@@ -103,16 +103,19 @@ pub enum ActivityKind {
     Unignored,
     Regressed,
     Reopened,
+    /// The issue was deleted; this row outlives it.
+    Deleted,
 }
 
 impl ActivityKind {
-    pub const ALL: [ActivityKind; 6] = [
+    pub const ALL: [ActivityKind; 7] = [
         ActivityKind::Created,
         ActivityKind::Resolved,
         ActivityKind::Ignored,
         ActivityKind::Unignored,
         ActivityKind::Regressed,
         ActivityKind::Reopened,
+        ActivityKind::Deleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -123,6 +126,7 @@ impl ActivityKind {
             ActivityKind::Unignored => "unignored",
             ActivityKind::Regressed => "regressed",
             ActivityKind::Reopened => "reopened",
+            ActivityKind::Deleted => "deleted",
         }
     }
 
@@ -149,24 +153,41 @@ impl ActivityKind {
 pub trait EventFacts {
     /// Whether the event's release is newer than `resolved_in`.
     fn release_is_newer(&mut self, resolved_in: &str) -> bool;
+    /// Whether a trusted writer or a deploy has made the event's release
+    /// known (false for an event without a release).
+    fn release_is_known(&mut self) -> bool;
     /// Events since the issue was ignored, this one included.
     fn events_since_ignore(&mut self) -> i64;
+}
+
+/// Who wrote an event. Anyone on the internet is an untrusted writer once
+/// the public key may capture, so their events are counted and stored but
+/// cannot drive triage: a made-up release must not reopen a resolved issue,
+/// and a flood must not end an ignore (README, "Security").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writer {
+    Trusted,
+    Untrusted,
 }
 
 /// What a new event does to an issue.
 pub fn on_event(
     state: &IssueState,
+    writer: Writer,
     now: DateTime<Utc>,
     facts: &mut impl EventFacts,
 ) -> Option<Transition> {
-    match state.status {
-        IssueStatus::Unresolved => None,
-        IssueStatus::Resolved => match &state.resolved_in_release {
+    match (state.status, writer) {
+        (IssueStatus::Unresolved, _) => None,
+        (IssueStatus::Resolved, Writer::Untrusted) if !facts.release_is_known() => None,
+        (IssueStatus::Resolved, _) => match &state.resolved_in_release {
             None => Some(Transition::Regressed),
             Some(release) if facts.release_is_newer(release) => Some(Transition::Regressed),
             Some(_) => None,
         },
-        IssueStatus::Ignored => wake(state, now, || facts.events_since_ignore()),
+        // Time runs out whoever writes; only trusted events count.
+        (IssueStatus::Ignored, Writer::Untrusted) => wake(state, now, || 0),
+        (IssueStatus::Ignored, Writer::Trusted) => wake(state, now, || facts.events_since_ignore()),
     }
 }
 
@@ -216,9 +237,30 @@ mod tests {
         since_ignore: Option<i64>,
     }
 
+    /// Known releases are only asked about for untrusted events.
+    struct Untrusted {
+        known: bool,
+        newer: Option<bool>,
+    }
+
+    impl EventFacts for Untrusted {
+        fn release_is_newer(&mut self, _resolved_in: &str) -> bool {
+            self.newer.unwrap_or_else(never)
+        }
+        fn release_is_known(&mut self) -> bool {
+            self.known
+        }
+        fn events_since_ignore(&mut self) -> i64 {
+            never()
+        }
+    }
+
     impl EventFacts for Facts {
         fn release_is_newer(&mut self, _resolved_in: &str) -> bool {
             self.newer.unwrap_or_else(never)
+        }
+        fn release_is_known(&mut self) -> bool {
+            never()
         }
         fn events_since_ignore(&mut self) -> i64 {
             self.since_ignore.unwrap_or_else(never)
@@ -236,14 +278,14 @@ mod tests {
     #[test]
     fn unresolved_issues_never_transition_or_query() {
         let s = state(IssueStatus::Unresolved);
-        assert_eq!(on_event(&s, at(0), &mut none()), None);
+        assert_eq!(on_event(&s, Writer::Trusted, at(0), &mut none()), None);
     }
 
     #[test]
     fn resolved_issues_regress_on_any_event() {
         let s = state(IssueStatus::Resolved);
         assert_eq!(
-            on_event(&s, at(0), &mut none()),
+            on_event(&s, Writer::Trusted, at(0), &mut none()),
             Some(Transition::Regressed)
         );
     }
@@ -257,6 +299,7 @@ mod tests {
         assert_eq!(
             on_event(
                 &s,
+                Writer::Trusted,
                 at(0),
                 &mut Facts {
                     newer: Some(true),
@@ -268,6 +311,7 @@ mod tests {
         assert_eq!(
             on_event(
                 &s,
+                Writer::Trusted,
                 at(0),
                 &mut Facts {
                     newer: Some(false),
@@ -284,9 +328,9 @@ mod tests {
             ignored_until: Some(at(100)),
             ..state(IssueStatus::Ignored)
         };
-        assert_eq!(on_event(&s, at(99), &mut none()), None);
+        assert_eq!(on_event(&s, Writer::Trusted, at(99), &mut none()), None);
         assert_eq!(
-            on_event(&s, at(100), &mut none()),
+            on_event(&s, Writer::Trusted, at(100), &mut none()),
             Some(Transition::IgnoreExpired)
         );
         assert_eq!(wake(&s, at(101), never), Some(Transition::IgnoreExpired));
@@ -301,6 +345,7 @@ mod tests {
         assert_eq!(
             on_event(
                 &s,
+                Writer::Trusted,
                 at(0),
                 &mut Facts {
                     newer: None,
@@ -312,6 +357,7 @@ mod tests {
         assert_eq!(
             on_event(
                 &s,
+                Writer::Trusted,
                 at(0),
                 &mut Facts {
                     newer: None,
@@ -325,7 +371,63 @@ mod tests {
     #[test]
     fn ignored_forever_stays_ignored() {
         let s = state(IssueStatus::Ignored);
-        assert_eq!(on_event(&s, at(1 << 40), &mut none()), None);
+        assert_eq!(
+            on_event(&s, Writer::Trusted, at(1 << 40), &mut none()),
+            None
+        );
+    }
+
+    #[test]
+    fn untrusted_events_regress_only_through_known_releases() {
+        let s = IssueState {
+            resolved_in_release: Some("billing@2.4.0".into()),
+            ..state(IssueStatus::Resolved)
+        };
+        let spoofed = &mut Untrusted {
+            known: false,
+            newer: None,
+        };
+        assert_eq!(on_event(&s, Writer::Untrusted, at(0), spoofed), None);
+        let known_newer = &mut Untrusted {
+            known: true,
+            newer: Some(true),
+        };
+        assert_eq!(
+            on_event(&s, Writer::Untrusted, at(0), known_newer),
+            Some(Transition::Regressed)
+        );
+        let known_older = &mut Untrusted {
+            known: true,
+            newer: Some(false),
+        };
+        assert_eq!(on_event(&s, Writer::Untrusted, at(0), known_older), None);
+        let anywhere = state(IssueStatus::Resolved);
+        let no_release = &mut Untrusted {
+            known: false,
+            newer: None,
+        };
+        assert_eq!(
+            on_event(&anywhere, Writer::Untrusted, at(0), no_release),
+            None
+        );
+    }
+
+    #[test]
+    fn untrusted_events_never_end_an_ignore_by_count_but_time_still_does() {
+        let s = IssueState {
+            ignore_until_count: Some(1),
+            ignored_until: Some(at(100)),
+            ..state(IssueStatus::Ignored)
+        };
+        let facts = &mut Untrusted {
+            known: true,
+            newer: None,
+        };
+        assert_eq!(on_event(&s, Writer::Untrusted, at(50), facts), None);
+        assert_eq!(
+            on_event(&s, Writer::Untrusted, at(100), facts),
+            Some(Transition::IgnoreExpired)
+        );
     }
 
     #[test]

@@ -15,12 +15,14 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use md5::{Digest, Md5};
-use serde_json::Value;
+use hmac::{Hmac, Mac};
+use serde_json::{Map, Value};
+use sha2::Sha256;
 
-use crate::event::{EventInput, Level};
+use crate::event::{EventError, EventInput, Level};
 use crate::fingerprint::{group, Grouping, GroupingInput};
-use crate::limits::{limit_json, truncate_stack, truncate_text, Limits};
+use crate::interrupt;
+use crate::limits::{limit_json, precut, truncate_stack, truncate_text, JsonLimitReport, Limits};
 use crate::scrub::{Scrubber, FILTERED};
 use crate::stack;
 
@@ -68,8 +70,8 @@ pub struct ProcessedEvent {
     pub request: Value,
     pub tags: BTreeMap<String, String>,
     pub user_ref: Option<String>,
-    /// Stable hash of the caller's user reference, for counting affected
-    /// users without storing the reference a second time.
+    /// Keyed hash of the caller's user reference, for counting affected
+    /// users without storing the reference a second time; see `UserKey`.
     pub user_hash: Option<i64>,
     pub request_id: Option<String>,
     pub occurred_at: DateTime<Utc>,
@@ -80,19 +82,79 @@ pub struct ProcessedEvent {
     pub flags: Vec<Flag>,
 }
 
-/// Runs the pipeline. `received_at` is the server's clock.
-pub fn process(
-    input: EventInput,
-    scrubber: &Scrubber,
-    limits: &Limits,
-    received_at: DateTime<Utc>,
-) -> ProcessedEvent {
+/// The per-installation secret that user references are hashed with. An
+/// unkeyed hash would let anyone who can read the counts confirm a guessed
+/// e-mail address; with a key only the extension's owner holds, the hash
+/// tells a reader nothing.
+#[derive(Clone)]
+pub struct UserKey(Vec<u8>);
+
+impl UserKey {
+    pub fn new(secret: impl Into<Vec<u8>>) -> Self {
+        UserKey(secret.into())
+    }
+
+    /// The first 8 bytes of HMAC-SHA256(key, reference): stable per
+    /// installation, and wide enough that distinct users of one issue
+    /// practically never collide.
+    pub fn hash(&self, user_ref: &str) -> i64 {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC accepts keys of any length");
+        mac.update(user_ref.as_bytes());
+        let digest = mac.finalize().into_bytes();
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(&digest[..8]);
+        i64::from_be_bytes(bytes)
+    }
+}
+
+impl std::fmt::Debug for UserKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UserKey(..)")
+    }
+}
+
+/// What the pipeline needs besides the event: the configuration it runs
+/// under and the server's clock.
+#[derive(Debug, Clone, Copy)]
+pub struct Pipeline<'a> {
+    pub scrubber: &'a Scrubber,
+    pub limits: &'a Limits,
+    pub user_key: &'a UserKey,
+    pub received_at: DateTime<Utc>,
+}
+
+/// Runs the pipeline. Refuses only identifier-shaped fields (service,
+/// environment, release) that hold something the scrubber would remove: an
+/// identifier cut to `[email]` would silently name another service.
+pub fn process(input: EventInput, pipeline: &Pipeline<'_>) -> Result<ProcessedEvent, EventError> {
+    let Pipeline {
+        scrubber,
+        limits,
+        user_key,
+        received_at,
+    } = *pipeline;
+    for (field, value) in [
+        ("service", &input.service),
+        ("environment", &input.environment),
+        ("release", &input.release),
+    ] {
+        if let Some(value) = value {
+            if matches!(scrubber.scrub_text(value), Cow::Owned(_)) {
+                return Err(EventError::Invalid {
+                    field: field.to_owned(),
+                    problem: "must not contain an e-mail address, credential or token".to_owned(),
+                });
+            }
+        }
+    }
     let mut flags = Vec::new();
 
     let message = bounded_text(&input.message, limits.message_bytes, scrubber, false);
     if message.truncated {
         flags.push(Flag::MessageTruncated);
     }
+    interrupt::check();
     let stack_text = input
         .stack
         .as_deref()
@@ -101,18 +163,15 @@ pub fn process(
         flags.push(Flag::StackTruncated);
     }
 
-    let mut context = Value::Object(input.context);
-    scrubber.scrub_json(&mut context);
-    let report = limit_json(&mut context, limits.context_bytes, limits.context_depth);
+    interrupt::check();
+    let (context, report) = bounded_json(input.context, input.read_cuts.context, limits, scrubber);
     if report.truncated {
         flags.push(Flag::ContextTruncated);
     }
     if report.depth_limited {
         flags.push(Flag::ContextDepthLimited);
     }
-    let mut request = Value::Object(input.request);
-    scrubber.scrub_json(&mut request);
-    let report = limit_json(&mut request, limits.context_bytes, limits.context_depth);
+    let (request, report) = bounded_json(input.request, input.read_cuts.request, limits, scrubber);
     if report.truncated || report.depth_limited {
         flags.push(Flag::RequestTruncated);
     }
@@ -130,6 +189,7 @@ pub fn process(
         })
         .collect();
 
+    interrupt::check();
     // Parse the untruncated stack (truncation drops the middle frames, which
     // grouping still wants to see) before scrubbing it; see the module doc.
     let parsed = stack_text
@@ -138,7 +198,9 @@ pub fn process(
         .map(|parsed| scrub_frames(parsed, scrubber));
     let exception_type = input
         .exception_type
+        .map(|t| scrubber.scrub_text(&t).into_owned())
         .or_else(|| parsed.as_ref().and_then(|s| s.exception_type.clone()));
+    interrupt::check();
     let grouping = group(GroupingInput {
         message: &message.for_grouping,
         exception_type: exception_type.as_deref(),
@@ -162,11 +224,14 @@ pub fn process(
         Some(t) => t,
         None => received_at,
     };
-    let user_hash = input.user_ref.as_deref().map(user_hash);
+    let user_hash = input.user_ref.as_deref().map(|u| user_key.hash(u));
     let user_ref = input.user_ref.map(|u| scrubber.scrub_text(&u).into_owned());
+    let request_id = input
+        .request_id
+        .map(|r| scrubber.scrub_text(&r).into_owned());
 
     flags.sort();
-    ProcessedEvent {
+    Ok(ProcessedEvent {
         message: message.stored,
         level: input.level,
         service: input.service,
@@ -179,43 +244,75 @@ pub fn process(
         tags,
         user_ref,
         user_hash,
-        request_id: input.request_id,
+        request_id,
         occurred_at,
         unhandled: input.unhandled,
         title,
         culprit,
         grouping,
         flags,
-    }
+    })
+}
+
+/// Cut first (to a few times the limit), scrub, then apply the limit: the
+/// scrubber never sees more than the precut, however large the input, and a
+/// cut through a secret happens far beyond what is kept. `read` is what the
+/// caller's reader already cut.
+fn bounded_json(
+    members: Map<String, Value>,
+    read: JsonLimitReport,
+    limits: &Limits,
+    scrubber: &Scrubber,
+) -> (Value, JsonLimitReport) {
+    let mut value = Value::Object(members);
+    let precut = limit_json(
+        &mut value,
+        precut(limits.context_bytes),
+        limits.context_depth,
+    );
+    scrubber.scrub_json(&mut value);
+    let last = limit_json(&mut value, limits.context_bytes, limits.context_depth);
+    let report = JsonLimitReport {
+        truncated: read.truncated || precut.truncated || last.truncated,
+        depth_limited: read.depth_limited || precut.depth_limited || last.depth_limited,
+    };
+    (value, report)
 }
 
 struct BoundedText {
-    /// Unscrubbed, capped only by the pre-scrub bound.
+    /// Unscrubbed, capped only by the precut.
     raw: String,
-    /// Scrubbed, capped only by the pre-scrub bound.
+    /// Scrubbed, capped only by the precut.
     for_grouping: String,
     /// Scrubbed and truncated to the limit.
     stored: String,
     truncated: bool,
 }
 
-/// Scrubbing is linear but not free, so input far over the limit is cut to a
-/// few times the limit first. The cut backs off to whitespace so that it does
-/// not leave half a secret for the scrubber to miss; whatever lies near the
-/// cut is beyond the final limit anyway.
+/// How far back from the precut a cut may move to land on whitespace, so as
+/// not to leave half a word (a token) for the scrubber to miss. Farther back
+/// would throw away what the caller sent: `Error: ` and a megabyte of token
+/// must keep the token's first kilobytes, cut and flagged.
+const WHITESPACE_WINDOW: usize = 256;
+
+/// Text is cut to a few times its limit first (`limits::precut`); scrubbing
+/// and parsing see only that.
 fn bounded_text(text: &str, limit: usize, scrubber: &Scrubber, is_stack: bool) -> BoundedText {
     let text: Cow<'_, str> = if text.contains('\0') {
         Cow::Owned(text.replace('\0', "\u{FFFD}"))
     } else {
         Cow::Borrowed(text)
     };
-    let precap = limit.saturating_mul(4);
-    let (capped, precapped) = if text.len() > precap {
-        let mut end = precap;
+    let precut = precut(limit);
+    let (capped, precapped) = if text.len() > precut {
+        let mut end = precut;
         while !text.is_char_boundary(end) {
             end -= 1;
         }
-        let cut = text[..end].rfind(char::is_whitespace).unwrap_or(end);
+        let window_start = end.saturating_sub(WHITESPACE_WINDOW);
+        let cut = text[window_start..end]
+            .rfind(char::is_whitespace)
+            .map_or(end, |at| window_start + at);
         (&text[..cut], true)
     } else {
         (&text[..], false)
@@ -269,13 +366,6 @@ fn title(exception_type: Option<&str>, message: &str) -> String {
     truncate_text(&full, MAX_TITLE_BYTES).into_owned()
 }
 
-fn user_hash(user_ref: &str) -> i64 {
-    let digest = Md5::digest(user_ref.as_bytes());
-    let mut bytes = [0u8; 8];
-    bytes.copy_from_slice(&digest[..8]);
-    i64::from_be_bytes(bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -283,7 +373,19 @@ mod tests {
     use super::*;
 
     fn run(input: EventInput) -> ProcessedEvent {
-        process(input, &Scrubber::default(), &Limits::default(), now())
+        try_run(input).expect("a valid event")
+    }
+
+    fn try_run(input: EventInput) -> Result<ProcessedEvent, EventError> {
+        process(
+            input,
+            &Pipeline {
+                scrubber: &Scrubber::default(),
+                limits: &Limits::default(),
+                user_key: &UserKey::new(*b"test key"),
+                received_at: now(),
+            },
+        )
     }
 
     fn now() -> DateTime<Utc> {
@@ -401,5 +503,134 @@ mod tests {
             event.grouping.basis,
             crate::fingerprint::GroupingBasis::Stack
         );
+    }
+
+    #[test]
+    fn identifiers_holding_secrets_are_refused_without_echoing_them() {
+        for (field, mutate) in [
+            (
+                "service",
+                Box::new(|e: &mut EventInput| e.service = Some("owner@example.com".into()))
+                    as Box<dyn Fn(&mut EventInput)>,
+            ),
+            (
+                "release",
+                Box::new(|e: &mut EventInput| e.release = Some("token=hunter2".into())),
+            ),
+            (
+                "environment",
+                Box::new(|e: &mut EventInput| {
+                    e.environment = Some("sk_live_51H8abcdEFGHijklMNOPqrstUVwx".into())
+                }),
+            ),
+        ] {
+            let mut input = EventInput::new("boom");
+            mutate(&mut input);
+            let err = try_run(input).unwrap_err().to_string();
+            assert!(err.contains(&format!("\"{field}\"")), "{err}");
+            for secret in ["owner@example.com", "hunter2", "sk_live"] {
+                assert!(!err.contains(secret), "{err}");
+            }
+        }
+    }
+
+    #[test]
+    fn free_text_identifiers_are_scrubbed() {
+        let mut input = EventInput::new("boom");
+        input.exception_type = Some("someone@example.com password=hunter2".into());
+        input.request_id = Some("Bearer sk_live_51H8abcdEFGHijklMNOP".into());
+        let event = run(input);
+        let stored = format!(
+            "{:?} {:?} {}",
+            event.exception_type, event.request_id, event.title
+        );
+        for secret in ["someone@example.com", "hunter2", "sk_live"] {
+            assert!(!stored.contains(secret), "{stored}");
+        }
+    }
+
+    #[test]
+    fn a_huge_token_after_a_word_is_cut_not_dropped() {
+        let token = "x".repeat(1 << 20);
+        let event = run(EventInput::new(format!("Error: {token}")));
+        assert!(
+            event.message.starts_with("Error: xxxx"),
+            "{}",
+            &event.message[..20]
+        );
+        assert!(event.message.len() > Limits::default().message_bytes / 2);
+        assert!(event.flags.contains(&Flag::MessageTruncated));
+
+        let mut input = EventInput::new("frame");
+        input.stack = Some(format!("    at f (https://x/{token}.js:1:2)"));
+        let event = run(input);
+        let stored = event.stack.unwrap();
+        assert!(
+            stored.len() > Limits::default().stack_bytes / 2,
+            "{}",
+            stored.len()
+        );
+        assert!(event.flags.contains(&Flag::StackTruncated));
+    }
+
+    #[test]
+    fn context_deeper_than_any_limit_is_limited_not_refused() {
+        // Deeper than serde_json's parser allows (128), deep enough to show
+        // the limit applies at any depth.
+        let mut deep = json!("leaf");
+        for _ in 0..300 {
+            deep = json!({ "d": deep });
+        }
+        let mut input = EventInput::new("x");
+        input.context = deep.as_object().unwrap().clone();
+        let event = run(input);
+        assert!(event.flags.contains(&Flag::ContextDepthLimited));
+        // serde_json drops recursively; the stored value is shallow.
+        assert!(serde_json::to_string(&event.context).unwrap().len() < 1_000);
+    }
+
+    #[test]
+    fn huge_context_is_cut_before_it_is_scrubbed() {
+        // Every member holds something to scrub; scrubbing 8 MB of them would
+        // take seconds, cutting first takes milliseconds.
+        let members: Map<String, Value> = (0..200_000)
+            .map(|i| {
+                (
+                    format!("k{i}"),
+                    json!(format!("mail user{i}@example.com now")),
+                )
+            })
+            .collect();
+        let mut input = EventInput::new("x");
+        input.context = members;
+        let started = std::time::Instant::now();
+        let event = run(input);
+        let elapsed = started.elapsed();
+        assert!(event.flags.contains(&Flag::ContextTruncated));
+        assert!(!serde_json::to_string(&event.context)
+            .unwrap()
+            .contains("@example.com"));
+        assert!(elapsed.as_millis() < 2_000, "{elapsed:?}");
+    }
+
+    #[test]
+    fn read_cuts_are_flagged() {
+        let mut input = EventInput::new("x");
+        input.read_cuts.context.truncated = true;
+        input.read_cuts.request.depth_limited = true;
+        let event = run(input);
+        assert_eq!(
+            event.flags,
+            vec![Flag::ContextTruncated, Flag::RequestTruncated]
+        );
+    }
+
+    #[test]
+    fn user_hashes_are_keyed() {
+        let a = UserKey::new(*b"installation a");
+        let b = UserKey::new(*b"installation b");
+        assert_eq!(a.hash("alice@example.com"), a.hash("alice@example.com"));
+        assert_ne!(a.hash("alice@example.com"), b.hash("alice@example.com"));
+        assert_ne!(a.hash("alice@example.com"), a.hash("bob@example.com"));
     }
 }

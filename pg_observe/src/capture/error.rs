@@ -20,6 +20,10 @@ pub enum CaptureError {
     Concurrent(&'static str),
     #[error("pg_observe: storing event: {0}")]
     Storage(#[from] SpiError),
+    /// This session loaded an older pg_observe library before the extension
+    /// was upgraded (see `settings::ensure_current_library`).
+    #[error("pg_observe was upgraded while this session was open; reconnect to capture")]
+    LibraryUpgraded,
     /// A stored value that capture cannot read back: a bug, not bad input.
     #[error("pg_observe: reading issue: {0}")]
     Corrupt(String),

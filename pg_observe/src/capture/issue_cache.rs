@@ -135,6 +135,11 @@ fn announce_issue_change() {
     }
 }
 
+/// The installation the backend-local maps describe (see `INSTALLATION`).
+pub fn installation() -> pg_sys::Oid {
+    issue_groups_oid()
+}
+
 /// The oid of `observe.issue_groups`, or InvalidOid when the extension is
 /// not installed in this database.
 fn issue_groups_oid() -> pg_sys::Oid {

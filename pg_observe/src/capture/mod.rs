@@ -3,11 +3,14 @@
 //! so scrubbing, limits, grouping, flood control and the issue lifecycle
 //! apply identically whatever the source.
 
+mod budgets;
 mod error;
 mod fold;
 mod issue_cache;
 mod plans;
 mod store;
+mod user_key;
+mod writer;
 
 pub use error::CaptureError;
 pub use issue_cache::register;
@@ -18,7 +21,7 @@ use std::hash::Hash;
 
 use chrono::Utc;
 use pg_observe_core::event::EventInput;
-use pg_observe_core::process::process;
+use pg_observe_core::process::{process, Pipeline};
 use pgrx::Uuid;
 
 use crate::errors::raise_capture_error;
@@ -33,6 +36,7 @@ pub fn capture(input: EventInput) -> Uuid {
 /// statement) still aborts the (sub)transaction: callers that must survive
 /// those run each event in a subtransaction of their own.
 pub fn try_capture(mut input: EventInput) -> Result<Uuid, CaptureError> {
+    settings::ensure_current_library()?;
     if input.service.is_none() {
         input.service = Some(settings::default_service());
     }
@@ -43,13 +47,15 @@ pub fn try_capture(mut input: EventInput) -> Result<Uuid, CaptureError> {
         input.release = settings::default_release();
     }
     input.validate()?;
-    let event = process(
-        input,
-        &*settings::scrubber()?,
-        &settings::limits(),
-        Utc::now(),
-    );
-    store::store(event)
+    let writer = writer::current();
+    let pipeline = Pipeline {
+        scrubber: &*settings::scrubber()?,
+        limits: &settings::limits(),
+        user_key: &*user_key::user_key()?,
+        received_at: Utc::now(),
+    };
+    let event = process(input, &pipeline)?;
+    store::store(event, &writer)
 }
 
 /// Bound on each of capture's backend-local maps; past it a map starts over.

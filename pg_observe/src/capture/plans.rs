@@ -12,6 +12,7 @@ use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiResult};
 const TEXT: PgBuiltInOids = PgBuiltInOids::TEXTOID;
 const TEXT_ARRAY: PgBuiltInOids = PgBuiltInOids::TEXTARRAYOID;
 const INT2: PgBuiltInOids = PgBuiltInOids::INT2OID;
+const INT4: PgBuiltInOids = PgBuiltInOids::INT4OID;
 const INT8: PgBuiltInOids = PgBuiltInOids::INT8OID;
 const FLOAT4: PgBuiltInOids = PgBuiltInOids::FLOAT4OID;
 const BOOL: PgBuiltInOids = PgBuiltInOids::BOOLOID;
@@ -33,6 +34,11 @@ pub struct Plans {
     pub count_ignored_event: OwnedPreparedStatement,
     pub reopen: OwnedPreparedStatement,
     pub fold_if_stale: OwnedPreparedStatement,
+    pub budget_state: OwnedPreparedStatement,
+    pub use_budget: OwnedPreparedStatement,
+    pub record_drop: OwnedPreparedStatement,
+    pub release_known: OwnedPreparedStatement,
+    pub register_release: OwnedPreparedStatement,
 }
 
 const FIND_ISSUE: &str = "
@@ -86,9 +92,10 @@ const RECORD_STORED: &str = "
 , stored as (
     insert into observe.events
            (id, issue_id, occurred_at, level, service, environment, release, exception_type, message,
-            stack, context, request, tags, user_ref, request_id, unhandled, sample_rate, flags)
+            stack, context, request, tags, user_ref, request_id, unhandled, sample_rate, flags,
+            writer_role)
     select $6, id, $4, $7::observe.level, $8, nullif($2, ''), nullif($3, ''), $9, $10,
-           $11, $12, $13, $14, $15, $16, $17, $18, $19
+           $11, $12, $13, $14, $15, $16, $17, $18, $19, $20
       from issue
     returning 1
 )";
@@ -98,8 +105,9 @@ select status, level, resolved_in_release, ignored_until, ignore_until_count, st
   from issue";
 
 const COUNT_ARGS: [PgBuiltInOids; 5] = [INT8, TEXT, TEXT, TIMESTAMPTZ, INT8];
-const STORED_ARGS: [PgBuiltInOids; 14] = [
+const STORED_ARGS: [PgBuiltInOids; 15] = [
     UUID, TEXT, TEXT, TEXT, TEXT, TEXT, JSONB, JSONB, JSONB, TEXT, TEXT, BOOL, FLOAT4, TEXT_ARRAY,
+    TEXT,
 ];
 
 fn record_sql(stored: bool) -> String {
@@ -126,14 +134,58 @@ select coalesce(sum(events), 0)::bigint
   from observe.issue_counts
  where issue_id = $1 and bucket = date_trunc('minute', now())";
 
-/// When two releases of a service were first seen, from the counts.
+/// When two releases of a service were first seen, from the releases
+/// trusted writers and deploys made known: an untrusted writer's made-up
+/// release has no place in the order.
 const RELEASE_FIRST_SEEN: &str = "
-select (select min(c.first_seen) from observe.event_counts c
-          join observe.issue_groups g on g.id = c.issue_id
-         where c.release = $2 and g.service = $1),
-       (select min(c.first_seen) from observe.event_counts c
-          join observe.issue_groups g on g.id = c.issue_id
-         where c.release = $3 and g.service = $1)";
+select (select first_seen from observe.known_releases where service = $1 and version = $2),
+       (select first_seen from observe.known_releases where service = $1 and version = $3)";
+
+const RELEASE_KNOWN: &str = "
+select exists (select from observe.known_releases where service = $1 and version = $2)";
+
+/// A trusted event's release becomes known the first time it is seen.
+const REGISTER_RELEASE: &str = "
+insert into observe.known_releases (service, version, first_seen, source)
+values ($1, $2, $3, 'event')
+on conflict do nothing";
+
+/// An untrusted writer's budgets and what it (and all untrusted writers
+/// together) used this minute: one row for the role ('role'), one for the
+/// total ('total'). Parameters: $1 the role.
+const BUDGET_STATE: &str = "
+with scopes (kind, scope) as (values ('role', $1::text), ('total', '*')),
+budgets as (
+    select s.kind, s.scope,
+           coalesce(own.new_issues_per_minute, fallback.new_issues_per_minute, 0) as new_issues,
+           coalesce(own.events_per_minute, fallback.events_per_minute, 0) as events,
+           coalesce(own.bytes_per_minute, fallback.bytes_per_minute, 0) as bytes
+      from scopes s
+      left join observe.ingest_budgets own on own.scope = s.scope
+      left join observe.ingest_budgets fallback on fallback.scope = 'default'
+)
+select b.kind, b.new_issues::bigint, b.events::bigint, b.bytes,
+       coalesce(sum(u.new_issues), 0)::bigint, coalesce(sum(u.events), 0)::bigint,
+       coalesce(sum(u.bytes), 0)::bigint
+  from budgets b
+  left join observe.ingest_usage u on u.scope = b.scope and u.minute = date_trunc('minute', now())
+ group by b.kind, b.new_issues, b.events, b.bytes";
+
+/// Parameters: $1 role, $2 backend slot, $3 new issues, $4 events, $5 bytes.
+const USE_BUDGET: &str = "
+insert into observe.ingest_usage as u (scope, minute, slot, new_issues, events, bytes)
+values ($1, date_trunc('minute', now()), $2, $3, $4, $5),
+       ('*', date_trunc('minute', now()), $2, $3, $4, $5)
+on conflict (scope, minute, slot) do update
+   set new_issues = u.new_issues + excluded.new_issues,
+       events = u.events + excluded.events,
+       bytes = u.bytes + excluded.bytes";
+
+/// Parameters: $1 role, $2 backend slot, $3 reason.
+const RECORD_DROP: &str = "
+insert into observe.ingest_drop_counts as d (role_name, minute, slot, reason, events)
+values ($1, date_trunc('minute', now()), $2, $3, 1)
+on conflict (role_name, minute, reason, slot) do update set events = d.events + 1";
 
 const ESCALATE_LEVEL: &str = "
 update observe.issue_groups set level = $2::observe.level
@@ -230,6 +282,11 @@ pub fn with_plans<'conn, R>(
                 count_ignored_event: prepare(client, COUNT_IGNORED_EVENT, &[INT8, INT2])?,
                 reopen: prepare(client, REOPEN, &[INT8, TEXT, TEXT, BOOL])?,
                 fold_if_stale: prepare(client, FOLD_IF_STALE, &[])?,
+                budget_state: prepare(client, BUDGET_STATE, &[TEXT])?,
+                use_budget: prepare(client, USE_BUDGET, &[TEXT, INT2, INT4, INT4, INT8])?,
+                record_drop: prepare(client, RECORD_DROP, &[TEXT, INT2, TEXT])?,
+                release_known: prepare(client, RELEASE_KNOWN, &[TEXT, TEXT])?,
+                register_release: prepare(client, REGISTER_RELEASE, &[TEXT, TEXT, TIMESTAMPTZ])?,
             };
             let _ = cell.set(plans);
         }

@@ -12,9 +12,10 @@ use std::collections::HashMap;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
+use pg_observe_core::budget::Amounts;
 use pg_observe_core::event::{uuid_v7, Level};
 use pg_observe_core::flood::MinuteCount;
-use pg_observe_core::lifecycle::{on_event, EventFacts, IssueState, IssueStatus};
+use pg_observe_core::lifecycle::{on_event, EventFacts, IssueState, IssueStatus, Writer};
 use pg_observe_core::process::ProcessedEvent;
 use pg_observe_core::release::{is_newer, FirstSeen};
 use pg_observe_core::sampling::keep;
@@ -23,7 +24,8 @@ use pgrx::spi::{SpiClient, SpiError, SpiResult};
 use pgrx::{pg_sys, JsonB, Spi, Uuid};
 
 use super::plans::{reopen_args, with_plans, Plans};
-use super::{bounded_insert, fold, issue_cache, CaptureError};
+use super::writer::WriterRole;
+use super::{bounded_insert, budgets, fold, issue_cache, CaptureError};
 use crate::pgtime::{from_pg, to_pg};
 use crate::settings;
 
@@ -36,6 +38,9 @@ thread_local! {
     static RNG: RefCell<fastrand::Rng> = RefCell::new(seeded_rng());
     /// Flood control's view of each issue's current minute (core's `flood`).
     static MINUTES: RefCell<HashMap<i64, MinuteCount>> = RefCell::new(HashMap::new());
+    /// Releases this backend has made known (service, version); each is
+    /// registered once, by the first trusted event that names it.
+    static KNOWN_RELEASES: RefCell<HashMap<(String, String), ()>> = RefCell::new(HashMap::new());
 }
 
 fn seeded_rng() -> fastrand::Rng {
@@ -54,17 +59,26 @@ fn backend_slot() -> i16 {
     backend.rem_euclid(SLOTS) as i16
 }
 
-pub fn store(event: ProcessedEvent) -> Result<Uuid, CaptureError> {
+pub fn store(event: ProcessedEvent, writer: &WriterRole) -> Result<Uuid, CaptureError> {
     if issue_cache::refresh() {
         MINUTES.with(|minutes| minutes.borrow_mut().clear());
+        KNOWN_RELEASES.with(|known| known.borrow_mut().clear());
     }
     Spi::connect_mut(|client| {
         with_plans(client, |client, plans| {
-            let id = store_with(client, plans, event)?;
+            let id = store_with(client, plans, event, writer)?;
             fold::fold_if_stale(client, plans)?;
             Ok(id)
         })?
     })
+}
+
+/// An event on its way in, with its id and who wrote it.
+struct Incoming<'a> {
+    event: &'a ProcessedEvent,
+    service: &'a str,
+    id: Uuid,
+    writer: &'a WriterRole,
 }
 
 /// The issue as `record_event` returns it.
@@ -78,6 +92,7 @@ fn store_with(
     client: &mut SpiClient<'_>,
     plans: &Plans,
     event: ProcessedEvent,
+    writer: &WriterRole,
 ) -> Result<Uuid, CaptureError> {
     let service = event.service.as_deref().expect("capture sets the service");
     let key = (service.to_owned(), event.grouping.hashes.join(" "));
@@ -88,30 +103,61 @@ fn store_with(
         let millis = Utc::now().timestamp_millis().max(0) as u64;
         (uuid_v7(millis, random), rng.f64())
     });
+    let incoming = Incoming {
+        event: &event,
+        service,
+        id: Uuid::from_bytes(id),
+        writer,
+    };
+    let id = incoming.id;
+    if writer.trust == Writer::Trusted {
+        register_release(client, plans, &event, service)?;
+    }
 
     let mut attempt = issue_cache::issue_id(&key);
-    // Flood control counts the event once, whichever issue id it settles on.
+    // Flood control counts the event once, whichever issue id it settles on;
+    // so does an untrusted writer's byte and event budget.
     let mut rated: Option<(i64, f64)> = None;
+    let mut within_budget = None;
     loop {
         let issue_id = match attempt {
             Some(issue_id) => issue_id,
-            None => find_or_create_issue(client, plans, &event, service)?,
+            None => match find_or_create_issue(client, plans, &event, service, writer)? {
+                Some(issue_id) => issue_id,
+                // An untrusted writer's new-issue budget is spent.
+                None => return Ok(id),
+            },
         };
         let rate = match rated {
             Some((rated_issue, rate)) if rated_issue == issue_id => rate,
             _ => flood_rate(client, plans, issue_id)?,
         };
         rated = Some((issue_id, rate));
-        let stored = keep(rate, draw);
+        let mut stored = keep(rate, draw);
+        if stored && writer.trust == Writer::Untrusted {
+            let admitted = match within_budget {
+                Some(admitted) => admitted,
+                None => {
+                    let wanted = Amounts {
+                        new_issues: 0,
+                        events: 1,
+                        bytes: budgets::stored_bytes(&event),
+                    };
+                    budgets::spend(client, plans, &writer.name, backend_slot(), wanted)?.is_ok()
+                }
+            };
+            within_budget = Some(admitted);
+            stored = admitted;
+        }
         if !stored && issue_cache::unresolved_at(issue_id, event.level) {
             client.update(&plans.queue_count, None, &count_args(&event, issue_id))?;
-            return Ok(Uuid::from_bytes(id));
+            return Ok(id);
         }
         let read_in = issue_cache::generation();
-        if let Some(recorded) = record_event(client, plans, &event, issue_id, id, stored, rate)? {
+        if let Some(recorded) = record_event(client, plans, &incoming, issue_id, stored, rate)? {
             issue_cache::remember_issue(key, issue_id);
-            apply_issue_state(client, plans, &event, service, issue_id, &recorded, read_in)?;
-            return Ok(Uuid::from_bytes(id));
+            apply_issue_state(client, plans, &incoming, issue_id, &recorded, read_in)?;
+            return Ok(id);
         }
         if attempt.is_none() {
             // Found or created a moment ago, yet gone: deleted concurrently.
@@ -121,17 +167,45 @@ fn store_with(
     }
 }
 
+/// A trusted event makes its release known, once per backend and release;
+/// untrusted events of that release may then drive triage.
+fn register_release(
+    client: &mut SpiClient<'_>,
+    plans: &Plans,
+    event: &ProcessedEvent,
+    service: &str,
+) -> SpiResult<()> {
+    let Some(release) = event.release.as_deref() else {
+        return Ok(());
+    };
+    let key = (service.to_owned(), release.to_owned());
+    if KNOWN_RELEASES.with(|known| known.borrow().contains_key(&key)) {
+        return Ok(());
+    }
+    client.update(
+        &plans.register_release,
+        None,
+        &[
+            service.into(),
+            release.into(),
+            to_pg(event.occurred_at).into(),
+        ],
+    )?;
+    KNOWN_RELEASES.with(|known| bounded_insert(&mut known.borrow_mut(), key, ()));
+    Ok(())
+}
+
 /// What an event does to the issue it was counted in, given the issue as the
 /// counting statement read it.
 fn apply_issue_state(
     client: &mut SpiClient<'_>,
     plans: &Plans,
-    event: &ProcessedEvent,
-    service: &str,
+    incoming: &Incoming<'_>,
     issue_id: i64,
     recorded: &Recorded,
     read_in: u64,
 ) -> SpiResult<()> {
+    let event = incoming.event;
     if event.level > recorded.level {
         client.update(
             &plans.escalate_level,
@@ -145,15 +219,7 @@ fn apply_issue_state(
         issue_cache::remember_unresolved(issue_id, recorded.level.max(event.level), read_in);
         return Ok(());
     }
-    apply_lifecycle(
-        client,
-        plans,
-        issue_id,
-        recorded,
-        event,
-        service,
-        backend_slot(),
-    )
+    apply_lifecycle(client, plans, incoming, issue_id, recorded)
 }
 
 /// The count statement's parameters ($1 to $5).
@@ -196,18 +262,18 @@ fn flood_rate(client: &mut SpiClient<'_>, plans: &Plans, issue_id: i64) -> SpiRe
 fn record_event(
     client: &mut SpiClient<'_>,
     plans: &Plans,
-    event: &ProcessedEvent,
+    incoming: &Incoming<'_>,
     issue_id: i64,
-    id: [u8; 16],
     stored: bool,
     rate: f64,
 ) -> Result<Option<Recorded>, CaptureError> {
+    let event = incoming.event;
     let mut args = count_args(event, issue_id);
     if stored {
         let tags = serde_json::to_value(&event.tags).expect("string maps serialize");
         let flags: Vec<&str> = event.flags.iter().map(|f| f.as_str()).collect();
         args.extend([
-            Uuid::from_bytes(id).into(),
+            incoming.id.into(),
             event.level.as_str().into(),
             event.service.as_deref().into(),
             event.exception_type.as_deref().into(),
@@ -221,6 +287,7 @@ fn record_event(
             event.unhandled.into(),
             (rate as f32).into(),
             flags.into(),
+            incoming.writer.name.as_str().into(),
         ]);
     }
     let rows = client.update(plans.record_event(stored), None, &args)?;
@@ -243,14 +310,17 @@ fn record_event(
 }
 
 /// The issue the event's hashes name (preferring the most specific hash), or
-/// a new one. Hashes the issue does not answer to yet are added to it.
+/// a new one; none when the event would make a new issue beyond an untrusted
+/// writer's budget. Hashes the issue does not answer to yet are added to it.
 fn find_or_create_issue(
     client: &mut SpiClient<'_>,
     plans: &Plans,
     event: &ProcessedEvent,
     service: &str,
-) -> Result<i64, CaptureError> {
+    writer: &WriterRole,
+) -> Result<Option<i64>, CaptureError> {
     let hashes = &event.grouping.hashes;
+    let mut budgeted = writer.trust == Writer::Trusted;
     // Two rounds: a concurrent session may create the issue between our
     // lookup and our insert, and then the second lookup finds it.
     for _ in 0..2 {
@@ -273,7 +343,18 @@ fn find_or_create_issue(
             if known < hashes.len() {
                 add_hashes(client, plans, service, hashes, issue_id)?;
             }
-            return Ok(issue_id);
+            return Ok(Some(issue_id));
+        }
+        if !budgeted {
+            let wanted = Amounts {
+                new_issues: 1,
+                events: 0,
+                bytes: 0,
+            };
+            if budgets::spend(client, plans, &writer.name, backend_slot(), wanted)?.is_err() {
+                return Ok(None);
+            }
+            budgeted = true;
         }
         let created = client
             .update(
@@ -299,7 +380,7 @@ fn find_or_create_issue(
         // met its key and did nothing); the next round finds it.
         if let Some(issue_id) = created {
             add_hashes(client, plans, service, hashes, issue_id)?;
-            return Ok(issue_id);
+            return Ok(Some(issue_id));
         }
     }
     // Only a snapshot older than the competing insert gets here (REPEATABLE
@@ -365,6 +446,27 @@ impl EventFacts for StoredFacts<'_, '_> {
         })
     }
 
+    fn release_is_known(&mut self) -> bool {
+        let Some(release) = self.release else {
+            return false;
+        };
+        let known = self
+            .client
+            .update(
+                &self.plans.release_known,
+                None,
+                &[self.service.into(), release.into()],
+            )
+            .and_then(|t| t.first().get_one::<bool>());
+        match known {
+            Ok(known) => known.unwrap_or(false),
+            Err(e) => {
+                self.error = Some(e);
+                false
+            }
+        }
+    }
+
     fn events_since_ignore(&mut self) -> i64 {
         let counted = self
             .client
@@ -387,23 +489,26 @@ impl EventFacts for StoredFacts<'_, '_> {
 fn apply_lifecycle(
     client: &mut SpiClient<'_>,
     plans: &Plans,
+    incoming: &Incoming<'_>,
     issue_id: i64,
     recorded: &Recorded,
-    event: &ProcessedEvent,
-    service: &str,
-    slot: i16,
 ) -> SpiResult<()> {
     let mut facts = StoredFacts {
         client,
         plans,
         issue_id,
         resolved_at: recorded.status_changed_at,
-        service,
-        release: event.release.as_deref(),
-        slot,
+        service: incoming.service,
+        release: incoming.event.release.as_deref(),
+        slot: backend_slot(),
         error: None,
     };
-    let transition = on_event(&recorded.state, Utc::now(), &mut facts);
+    let transition = on_event(
+        &recorded.state,
+        incoming.writer.trust,
+        Utc::now(),
+        &mut facts,
+    );
     if let Some(e) = facts.error {
         return Err(e);
     }

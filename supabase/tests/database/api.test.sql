@@ -12,7 +12,8 @@ select functions_are('observe', array[
     'tick', 'fold_counts', 'schedule_tick', 'grant_supabase_roles',
     'record_issue_activity', 'delete_issue_dependents', 'truncate_issue_dependents',
     'issue_groups_changed', 'announce_issue_change', 'apply_role_privileges',
-    'activity_kind', 'extension_schema'
+    'activity_kind', 'extension_schema', 'acting_role', 'set_writer_trust', 'set_ingest_budget',
+    'register_release'
 ], 'observe holds exactly the documented functions');
 
 -- Capture
@@ -75,7 +76,8 @@ select volatility_is('observe', 'log_errors', array['jsonb'], 'volatile');
 -- Tables
 select tables_are('observe', array[
     'issue_groups', 'issue_hashes', 'issue_counts', 'count_queue', 'fold_state', 'issue_users',
-    'issue_ignore_counts', 'events', 'issue_activity', 'role_privileges'
+    'issue_ignore_counts', 'events', 'issue_activity', 'role_privileges', 'ingest_budgets',
+    'ingest_usage', 'ingest_drop_counts', 'known_releases', 'installation'
 ], 'observe holds exactly the documented tables');
 select has_table('observe', 'issue_groups', 'table observe.issue_groups');
 select has_table('observe', 'issue_hashes', 'table observe.issue_hashes');
@@ -88,7 +90,8 @@ select has_table('observe', 'events', 'table observe.events');
 select has_table('observe', 'issue_activity', 'table observe.issue_activity');
 
 -- Views
-select views_are('observe', array['issues', 'issue_overview', 'recent_errors', 'error_rate', 'releases', 'event_counts'],
+select views_are('observe', array['issues', 'issue_overview', 'recent_errors', 'error_rate', 'releases', 'event_counts',
+    'writer_trust', 'ingest_drops'],
     'observe holds exactly the documented views');
 select has_view('observe', 'issues', 'view observe.issues');
 select has_view('observe', 'issue_overview', 'view observe.issue_overview');

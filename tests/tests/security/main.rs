@@ -8,7 +8,11 @@
 //! fixed role names are shared by several tests: they are created when
 //! missing, never dropped, and changed only under `SUPABASE_ROLES`.
 
+mod budgets;
 mod definer;
+mod fields;
+mod triage;
+mod work;
 
 use pg_observe_tests::{capture_and_read, message, sqlstate, TestDb};
 use serde_json::json;
@@ -418,8 +422,14 @@ async fn reader_can_read_every_view_and_table_in_full() {
     seed_issue(&db, "visible to readers").await;
     let reader = login(&db, "sec_reader_read", &["observe_reader"]).await;
     // Row level security without a matching policy returns no rows rather
-    // than an error, so compare with what the superuser sees.
-    for relation in relations(&db, "r,p,v,m").await {
+    // than an error, so compare with what the superuser sees. Every relation
+    // but the installation's secrets is the reader's.
+    let secrets = "observe.installation";
+    for relation in relations(&db, "r,p,v,m")
+        .await
+        .into_iter()
+        .filter(|r| r != secrets)
+    {
         let sql = format!("select count(*) from {relation}");
         let all: i64 = db.client.query_one(&sql, &[]).await.unwrap().get(0);
         let seen: i64 = reader
@@ -441,6 +451,7 @@ async fn reader_can_read_every_view_and_table_in_full() {
         issues, 1,
         "the seeded issue is visible through observe.issues"
     );
+    expect_denied(&reader, &format!("select * from {secrets}"), "reader").await;
 }
 
 #[tokio::test]
@@ -601,7 +612,6 @@ async fn deleting_an_issue_removes_everything_that_belongs_to_it() {
         "select count(*) from observe.count_queue where issue_id = $1",
         "select count(*) from observe.issue_hashes where issue_id = $1",
         "select count(*) from observe.issue_users where issue_id = $1",
-        "select count(*) from observe.issue_activity where issue_id = $1",
         "select count(*) from observe.issue_ignore_counts where issue_id = $1",
     ];
     for sql in dependents {
@@ -641,6 +651,27 @@ async fn deleting_an_issue_removes_everything_that_belongs_to_it() {
         )
         .await,
         0
+    );
+    // The history stays, and says who deleted the issue.
+    let deletion = db
+        .client
+        .query_one(
+            "select actor, details ->> 'title' from observe.issue_activity
+              where issue_id = $1 and kind = 'deleted'",
+            &[&doomed],
+        )
+        .await
+        .expect("deleting an issue leaves an activity row");
+    assert_eq!(deletion.get::<_, String>(0), "sec_admin_delete_issue");
+    assert_eq!(deletion.get::<_, String>(1), "erase this issue");
+    assert!(
+        count(
+            &db.client,
+            "select count(*) from observe.issue_activity where issue_id = $1",
+            doomed
+        )
+        .await
+            > 1
     );
 }
 
@@ -788,7 +819,8 @@ async fn grant_supabase_roles_maps_the_api_roles() {
         [
             ("anon", "observe_writer"),
             ("authenticated", "observe_writer"),
-            ("service_role", "observe_admin")
+            ("service_role", "observe_admin"),
+            ("anon", "observe_untrusted")
         ]
         .map(|(r, g)| (r.to_owned(), g.to_owned()))
     );
@@ -823,7 +855,27 @@ async fn grant_supabase_roles_maps_the_api_roles() {
         .query("select * from observe.grant_supabase_roles()", &[])
         .await
         .unwrap();
-    assert_eq!(again.len(), 3);
+    assert_eq!(again.len(), granted.len());
+    let trust: Vec<(String, bool)> = db
+        .client
+        .query(
+            "select role_name::text, trusted from observe.writer_trust
+              where role_name in ('anon', 'authenticated') order by 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        trust,
+        [
+            ("anon".to_owned(), false),
+            ("authenticated".to_owned(), true)
+        ],
+        "anon, the public key, is an untrusted writer"
+    );
 }
 
 #[tokio::test]

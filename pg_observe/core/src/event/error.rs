@@ -14,12 +14,12 @@ pub enum EventError {
     },
     #[error("event field \"{field}\" {problem}")]
     Invalid { field: String, problem: String },
-    #[error("invalid level \"{0}\": allowed values are debug, info, warning, error, fatal")]
-    InvalidLevel(String),
-    #[error("invalid severity \"{0}\": allowed values are low, medium, high, critical")]
-    InvalidSeverity(String),
-    #[error("unknown event field \"{field}\"; known fields are {known}")]
-    UnknownField { field: String, known: String },
+    #[error("invalid level {0}: allowed values are debug, info, warning, error, fatal")]
+    InvalidLevel(Shown),
+    #[error("invalid severity {0}: allowed values are low, medium, high, critical")]
+    InvalidSeverity(Shown),
+    #[error("unknown event field {field}; known fields are {known}")]
+    UnknownField { field: Shown, known: String },
     #[error("{0}")]
     Batch(String),
     #[error("event {index}: {source}")]
@@ -28,6 +28,36 @@ pub enum EventError {
         #[source]
         source: Box<EventError>,
     },
+}
+
+/// A rejected value as an error message may show it: a short plain word
+/// (`"verbose"`, a misspelt field name) is quoted, anything else is only
+/// described, since it may be a secret pasted into the wrong field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shown(String);
+
+impl Shown {
+    pub fn new(value: &str) -> Self {
+        let plain = !value.is_empty()
+            && value.len() <= 32
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        Shown(if plain {
+            format!("\"{value}\"")
+        } else {
+            format!(
+                "(a value of {} characters, not shown)",
+                value.chars().count()
+            )
+        })
+    }
+}
+
+impl std::fmt::Display for Shown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 /// The two SQLSTATE classes these errors map onto; the extension turns them
@@ -61,7 +91,7 @@ impl EventError {
     }
 
     pub(crate) fn invalid_level(value: &str) -> Self {
-        EventError::InvalidLevel(value.to_owned())
+        EventError::InvalidLevel(Shown::new(value))
     }
 
     pub(crate) fn wrong_type(

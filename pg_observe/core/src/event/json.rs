@@ -8,7 +8,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::error::json_type_name;
+use super::validate::{MAX_FINGERPRINT_PART, MAX_FINGERPRINT_PARTS, MAX_TAGS, MAX_TAG_VALUE};
 use super::{legacy_is_critical, EventError, EventInput, Level, Severity};
+use crate::limits::{precut, Limits};
 
 /// Most events one `log_errors` call takes; SDK buffers flush far below it,
 /// and it bounds the work one statement can pin.
@@ -45,16 +47,64 @@ const LEGACY_FIELDS: &[&str] = &[
     "override_rate_limit",
 ];
 
+pub fn is_known_field(name: &str) -> bool {
+    FIELDS.contains(&name) || LEGACY_FIELDS.contains(&name)
+}
+
+/// Enough of any identifier-shaped field (service, level, release…) to tell
+/// a valid value from a too long one.
+const IDENTIFIER_READ_BOUND: usize = 4 * 1024;
+
+/// How much of a field a reader of untrusted JSON needs to copy: a few times
+/// the limit the pipeline applies (the rest would be cut anyway), or enough
+/// of an identifier to refuse it. A hostile 60 MB field then costs its bound,
+/// not its size.
+pub fn field_read_bound(field: &str, limits: &Limits) -> usize {
+    match field {
+        "message" => precut(limits.message_bytes),
+        "stack" => precut(limits.stack_bytes),
+        "context" | "request" => precut(limits.context_bytes),
+        // Keys and values at their longest, escaped, four bytes a character.
+        "tags" | "labels" => MAX_TAGS * (IDENTIFIER_READ_BOUND / 4 + MAX_TAG_VALUE * 4 + 8),
+        "fingerprint" => MAX_FINGERPRINT_PARTS * (MAX_FINGERPRINT_PART + 8) + IDENTIFIER_READ_BOUND,
+        _ => IDENTIFIER_READ_BOUND,
+    }
+}
+
+/// How deep a reader needs to follow a field: context and request to the
+/// depth the pipeline keeps; every other field is flat (a string, or a map or
+/// list of strings).
+pub fn field_read_depth(field: &str, limits: &Limits) -> usize {
+    match field {
+        "context" | "request" => limits.context_depth,
+        _ => 2,
+    }
+}
+
+/// The batch form's refusal of anything but an array.
+pub fn not_a_batch(found: &str) -> EventError {
+    EventError::Batch(format!(
+        "events must be a JSON array of event objects, got {found}"
+    ))
+}
+
+/// Refuses a batch longer than `MAX_BATCH` before any of it is read.
+pub fn batch_len(len: usize) -> Result<(), EventError> {
+    if len > MAX_BATCH {
+        return Err(EventError::Batch(format!(
+            "at most {MAX_BATCH} events per call, got {len}"
+        )));
+    }
+    Ok(())
+}
+
 pub(super) fn event_from_json(value: &Value) -> Result<EventInput, EventError> {
     let obj = value
         .as_object()
         .ok_or_else(|| EventError::wrong_type("event", "an object", value))?;
-    if let Some(unknown) = obj
-        .keys()
-        .find(|k| !FIELDS.contains(&k.as_str()) && !LEGACY_FIELDS.contains(&k.as_str()))
-    {
+    if let Some(unknown) = obj.keys().find(|k| !is_known_field(k)) {
         return Err(EventError::UnknownField {
-            field: unknown.clone(),
+            field: super::error::Shown::new(unknown),
             known: [FIELDS, LEGACY_FIELDS].concat().join(", "),
         });
     }
@@ -156,18 +206,10 @@ pub(super) fn event_from_json(value: &Value) -> Result<EventInput, EventError> {
 /// Parses the array form `observe.log_errors(jsonb)` takes. All or nothing:
 /// the first bad element fails the whole batch, naming its index.
 pub fn events_from_json(value: &Value) -> Result<Vec<EventInput>, EventError> {
-    let items = value.as_array().ok_or_else(|| {
-        EventError::Batch(format!(
-            "events must be a JSON array of event objects, got {}",
-            json_type_name(value)
-        ))
-    })?;
-    if items.len() > MAX_BATCH {
-        return Err(EventError::Batch(format!(
-            "at most {MAX_BATCH} events per call, got {}",
-            items.len()
-        )));
-    }
+    let items = value
+        .as_array()
+        .ok_or_else(|| not_a_batch(json_type_name(value)))?;
+    batch_len(items.len())?;
     items
         .iter()
         .enumerate()

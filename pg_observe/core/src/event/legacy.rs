@@ -51,7 +51,7 @@ impl FromStr for Severity {
         ]
         .into_iter()
         .find(|sev| sev.as_str().eq_ignore_ascii_case(s))
-        .ok_or_else(|| EventError::InvalidSeverity(s.to_owned()))
+        .ok_or_else(|| EventError::InvalidSeverity(super::error::Shown::new(s)))
     }
 }
 

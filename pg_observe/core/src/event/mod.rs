@@ -16,9 +16,14 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-pub use error::{EventError, EventErrorKind};
+use crate::limits::JsonLimitReport;
+
+pub use error::{EventError, EventErrorKind, Shown};
 pub use id::uuid_v7;
-pub use json::{events_from_json, MAX_BATCH};
+pub use json::{
+    batch_len, events_from_json, field_read_bound, field_read_depth, is_known_field, not_a_batch,
+    MAX_BATCH,
+};
 pub use legacy::{legacy_is_critical, Severity};
 pub use level::Level;
 
@@ -41,6 +46,16 @@ pub struct EventInput {
     pub request_id: Option<String>,
     pub occurred_at: Option<DateTime<Utc>>,
     pub unhandled: Option<bool>,
+    /// What a bounded reader cut before the event was built (see
+    /// `field_read_bound`), so that the stored event's flags say so.
+    pub read_cuts: ReadCuts,
+}
+
+/// Cuts made while reading context and request, before the pipeline's own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadCuts {
+    pub context: JsonLimitReport,
+    pub request: JsonLimitReport,
 }
 
 impl EventInput {
@@ -62,6 +77,7 @@ impl EventInput {
             request_id: None,
             occurred_at: None,
             unhandled: None,
+            read_cuts: ReadCuts::default(),
         }
     }
 

@@ -6,10 +6,11 @@ use serde_json::{Map, Number, Value};
 
 use super::ELLIPSIS;
 
-const DEPTH_MARKER: &str = "[depth limit]";
+/// What a container beyond the depth limit becomes.
+pub const DEPTH_MARKER: &str = "[depth limit]";
 /// The JSON limiter recurses once per nesting level, on the Postgres
 /// backend's stack; deeper limits are treated as this one.
-const MAX_SUPPORTED_DEPTH: usize = 256;
+pub const MAX_SUPPORTED_DEPTH: usize = 256;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct JsonLimitReport {
@@ -172,6 +173,7 @@ impl JsonLimiter<'_> {
         }
         let mut kept = 0;
         for item in items.iter_mut() {
+            crate::interrupt::check();
             let comma = usize::from(kept > 0);
             let reserve = drop_marker_reserve(total - kept - 1, array_marker_len);
             let Some(room) = budget.checked_sub(used + comma + reserve) else {
@@ -209,6 +211,7 @@ impl JsonLimiter<'_> {
         }
         let mut kept = Map::new();
         for (key, mut member) in std::mem::take(members) {
+            crate::interrupt::check();
             let comma = usize::from(!kept.is_empty());
             let reserve = drop_marker_reserve(total - kept.len() - 1, object_marker_len);
             let Some(key_len) = budget

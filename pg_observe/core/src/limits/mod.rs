@@ -11,7 +11,7 @@
 mod json;
 mod text;
 
-pub use json::{limit_json, JsonLimitReport};
+pub use json::{limit_json, JsonLimitReport, DEPTH_MARKER, MAX_SUPPORTED_DEPTH};
 pub use text::{truncate_stack, truncate_text};
 
 const ELLIPSIS: &str = "…";
@@ -32,6 +32,17 @@ pub const DEFAULT_CONTEXT_BYTES: usize = 64 * 1024;
 /// Default of [`Limits::context_depth`], and of `observe.max_context_depth`:
 /// the deepest nesting kept in context and request objects ([`limit_json`]).
 pub const DEFAULT_CONTEXT_DEPTH: usize = 10;
+
+/// Input is cut to this many times its limit before anything else reads it
+/// (scrubbing, parsing, normalizing): what lies beyond is cut after
+/// scrubbing anyway, and a cut far from the final one cannot leave half a
+/// secret in what is kept.
+pub const PRECUT_FACTOR: usize = 4;
+
+/// How much of an input whose final limit is `limit` is worth reading.
+pub fn precut(limit: usize) -> usize {
+    limit.saturating_mul(PRECUT_FACTOR)
+}
 
 /// Size limits; the defaults follow Sentry's message cap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

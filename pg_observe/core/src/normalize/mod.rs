@@ -104,6 +104,9 @@ use network::is_email_local;
 use numbers::is_bare_hex;
 use words::STANDARD_NAMES;
 
+/// Bytes scanned between checks for cancellation (`crate::interrupt`).
+const INTERRUPT_EVERY: usize = 64 * 1024;
+
 /// Replaces the variable parts of `message` with `<kind>` placeholders.
 ///
 /// ```
@@ -121,7 +124,12 @@ pub fn normalize_message(message: &str) -> Cow<'_, str> {
     let mut copied = 0;
     let mut i = 0;
     let mut after_match = true;
+    let mut next_check = INTERRUPT_EVERY;
     while i < bytes.len() {
+        if i >= next_check {
+            crate::interrupt::check();
+            next_check = i + INTERRUPT_EVERY;
+        }
         match scanner.step(i, after_match) {
             Some(Step::Replace { start, end, kind }) => {
                 let placeholder = kind.placeholder();

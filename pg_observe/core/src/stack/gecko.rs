@@ -28,6 +28,7 @@ pub(super) fn parse(text: &str) -> Option<Parsed> {
     let mut exception_type = None;
     let mut evidence = Evidence::default();
     for line in text.lines() {
+        crate::interrupt::check();
         let line = line.trim();
         match frame(line, &mut evidence) {
             Some(frame) => frames.push(frame),

@@ -20,7 +20,11 @@
 use super::{Frame, Parsed, Stack, StackFormat};
 
 pub(super) fn parse(text: &str) -> Option<Parsed> {
-    let frames: Vec<Frame> = text.lines().filter_map(frame).collect();
+    let frames: Vec<Frame> = text
+        .lines()
+        .inspect(|_| crate::interrupt::check())
+        .filter_map(frame)
+        .collect();
     if frames.is_empty() {
         return None;
     }

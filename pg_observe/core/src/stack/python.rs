@@ -14,6 +14,7 @@ pub(super) fn parse(text: &str) -> Option<Parsed> {
     let mut previous = None;
     let mut recognised_lines = 0;
     for line in text.lines() {
+        crate::interrupt::check();
         if line.trim() == TRACEBACK_HEADER {
             if !frames.is_empty() {
                 previous = Some((std::mem::take(&mut frames), exception_type.take()));

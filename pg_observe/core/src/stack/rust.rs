@@ -16,6 +16,7 @@ pub(super) fn parse(text: &str) -> Option<Parsed> {
     let mut previous_was_frame = false;
     let mut after_header = false;
     for line in text.lines() {
+        crate::interrupt::check();
         // A panic whose message embeds an anyhow report prints that report's `Stack
         // backtrace:` first and the panic's own `stack backtrace:` last; the frames that
         // matter follow the last header. Before a header, anyhow's `Caused by:` list uses

@@ -32,6 +32,7 @@ pub(super) fn parse(text: &str) -> Option<Parsed> {
     let mut frames = Vec::new();
     let mut exception_type = None;
     for line in text.lines() {
+        crate::interrupt::check();
         let line = line.trim();
         // Node's util.inspect prints an error's `cause` with its own stack after the
         // outer one; those frames belong to a different exception.

@@ -1,0 +1,58 @@
+//! Who is writing: the role the session acts as, and whether it is trusted
+//! (ARCHITECTURE.md, "Untrusted writers"). That is PostgreSQL's outer user:
+//! what SET ROLE chose (PostgREST acts as anon or authenticated), which
+//! SECURITY DEFINER functions, ours included, do not change.
+
+use std::ffi::CStr;
+
+use pg_observe_core::lifecycle::Writer;
+use pgrx::prelude::*;
+
+pub struct WriterRole {
+    pub name: String,
+    pub trust: Writer,
+}
+
+/// The acting role of the current statement and its trust.
+pub fn current() -> WriterRole {
+    // SAFETY: plain catalog lookups of the session's own role; the role
+    // exists for as long as the session acts as it.
+    unsafe {
+        let outer = pg_sys::GetOuterUserId();
+        let untrusted = pg_sys::get_role_oid(c"observe_untrusted".as_ptr(), true);
+        let trust = if pg_sys::superuser_arg(outer)
+            || untrusted == pg_sys::InvalidOid
+            || !pg_sys::is_member_of_role_nosuper(outer, untrusted)
+        {
+            Writer::Trusted
+        } else {
+            Writer::Untrusted
+        };
+        WriterRole {
+            name: role_name(outer),
+            trust,
+        }
+    }
+}
+
+fn role_name(role: pg_sys::Oid) -> String {
+    // SAFETY: with noerr, a missing role gives NULL instead of raising.
+    let name = unsafe { pg_sys::GetUserNameFromId(role, true) };
+    if name.is_null() {
+        return format!("oid {}", role.to_u32());
+    }
+    // SAFETY: a NUL-terminated role name from the catalog.
+    unsafe { CStr::from_ptr(name) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The role the session acts as, for `issue_activity.actor` and
+/// `known_releases.registered_by`: `current_user` as the caller saw it,
+/// before any SECURITY DEFINER function (the trigger that records activity
+/// is one) switched it.
+#[pg_extern(schema = "observe", stable, parallel_safe)]
+fn acting_role() -> String {
+    // SAFETY: reads the session's outer user id.
+    role_name(unsafe { pg_sys::GetOuterUserId() })
+}
