@@ -6,6 +6,7 @@
 use pgrx::prelude::*;
 
 mod capture;
+mod deploys;
 mod errors;
 mod grouping;
 mod lifecycle;
@@ -33,7 +34,20 @@ extension_sql_file!(
     name = "lifecycle",
     requires = ["schema"]
 );
-extension_sql_file!("../sql/views.sql", name = "views", requires = ["schema"]);
+extension_sql_file!(
+    "../sql/deploys.sql",
+    name = "deploys",
+    requires = [
+        "schema",
+        deploys::deploy_state_after,
+        deploys::scrub_payload
+    ]
+);
+extension_sql_file!(
+    "../sql/views.sql",
+    name = "views",
+    requires = ["schema", "deploys"]
+);
 extension_sql_file!(
     "../sql/supabase.sql",
     name = "supabase",
@@ -43,6 +57,11 @@ extension_sql_file!(
     "../sql/maintenance.sql",
     name = "maintenance",
     requires = ["schema"]
+);
+extension_sql_file!(
+    "../sql/outbox.sql",
+    name = "outbox",
+    requires = ["schema", "maintenance"]
 );
 extension_sql_file!("../sql/security.sql", name = "security", finalize);
 
