@@ -9,6 +9,7 @@
 //! missing, never dropped, and changed only under `SUPABASE_ROLES`.
 
 mod definer;
+mod dispatcher;
 
 use pg_observe_tests::{capture_and_read, message, sqlstate, TestDb};
 use serde_json::json;
@@ -28,7 +29,7 @@ async fn login(db: &TestDb, role: &str, grants: &[&str]) -> Client {
     db.client
         .batch_execute(&format!(
             "set client_min_messages = error;
-             revoke observe_writer, observe_reader, observe_admin from {role};"
+             revoke observe_writer, observe_reader, observe_admin, observe_dispatcher from {role};"
         ))
         .await
         .expect("reset memberships");
@@ -418,8 +419,17 @@ async fn reader_can_read_every_view_and_table_in_full() {
     seed_issue(&db, "visible to readers").await;
     let reader = login(&db, "sec_reader_read", &["observe_reader"]).await;
     // Row level security without a matching policy returns no rows rather
-    // than an error, so compare with what the superuser sees.
+    // than an error, so compare with what the superuser sees. The doorbell's
+    // configuration holds its ring token, and is nobody's to read.
     for relation in relations(&db, "r,p,v,m").await {
+        if relation == "observe.dispatch_config" {
+            let refused = reader
+                .batch_execute("select * from observe.dispatch_config")
+                .await
+                .expect_err("a reader read the ring token");
+            assert_eq!(sqlstate(&refused), "42501");
+            continue;
+        }
         let sql = format!("select count(*) from {relation}");
         let all: i64 = db.client.query_one(&sql, &[]).await.unwrap().get(0);
         let seen: i64 = reader
