@@ -14,7 +14,7 @@ const RECORD: &str = "select observe.record_deploy_event(
     provider => $1::text, event_id => $2::text, deployment_id => $3::text, state => $4::text,
     occurred_at => $5::timestamptz, event_type => $6::text, project => $7::text,
     environment => $8::text, url => $9::text, commit_sha => $10::text, branch => $11::text,
-    payload => $12::jsonb) as recorded";
+    payload => $12::text::jsonb) as recorded";
 
 pub const REQUIRED: [&str; 3] = [
     env::SUPABASE_DB_URL,
@@ -104,7 +104,7 @@ fn decide(request: &Request, env: &Env) -> Result<Command, Command> {
             json!(event.url),
             json!(event.commit_sha),
             json!(event.branch),
-            body,
+            json!(body.to_string()),
         ],
     })
 }
