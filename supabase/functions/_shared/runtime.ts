@@ -2,7 +2,7 @@
 // (edge/, compiled to ./wasm/); this file only carries out the commands a
 // function returns (run SQL, send HTTP, wait, answer) and feeds the outcomes
 // back. It knows no function by name.
-import postgres from "npm:postgres@3.4.9";
+import postgres from "postgres";
 import { env_names, missing_env, Session } from "./wasm/pg_observe_edge.js";
 
 /** Bodies past this are refused (413) without being read further. */

@@ -24,7 +24,7 @@ const test = (name: string, fn: () => Promise<void>) =>
 
 /** Lets a failed notification be due now instead of after its backoff
  * (the backoff itself is tested in tests/tests/outbox.rs). */
-async function skipBackoff(db: import("npm:postgres@3.4.9").Sql) {
+async function skipBackoff(db: import("postgres").Sql) {
   await db.unsafe("update observe.notifications set next_attempt_at = now() where status = 'failed'");
 }
 

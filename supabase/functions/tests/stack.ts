@@ -1,7 +1,7 @@
 // The real parts, started for a test: a fresh database with pg_observe on the
 // project's PostgreSQL 15 (PGPORT), the Resend stand-in, and every function
 // served by scripts/functions.sh under real Deno running the real WASM.
-import postgres from "npm:postgres@3.4.9";
+import postgres from "postgres";
 import { ResendStandIn } from "./standins/resend.ts";
 
 export const SECRET = "function-secret-e2e-0123456789";

@@ -13,7 +13,11 @@
 
 const encoder = new TextEncoder();
 
-async function hmac(hash: "SHA-1" | "SHA-256", key: Uint8Array<ArrayBuffer>, data: string): Promise<Uint8Array> {
+async function hmac(
+  hash: "SHA-1" | "SHA-256",
+  key: Uint8Array<ArrayBuffer>,
+  data: string,
+): Promise<Uint8Array> {
   const cryptoKey = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash }, false, ["sign"]);
   return new Uint8Array(await crypto.subtle.sign("HMAC", cryptoKey, encoder.encode(data)));
 }
