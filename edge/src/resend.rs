@@ -19,6 +19,9 @@ pub const MAX_RECIPIENTS: usize = 50;
 /// override it when present.
 pub const DEFAULT_REQUESTS_PER_SECOND: u32 = 2;
 const SEND_TIMEOUT_MS: u64 = 10_000;
+/// Added to the spacing the limit allows: the provider counts requests when
+/// they arrive, and arrival jitters by a few milliseconds.
+const SPACING_MARGIN_MS: u64 = 25;
 /// How long to wait before retrying a key whose first request is still in
 /// flight (409 `concurrent_idempotent_requests`): Resend gives no figure.
 const IN_FLIGHT_RETRY_MS: u64 = 5_000;
@@ -240,7 +243,7 @@ fn until_next_month(now_ms: i64) -> u64 {
 }
 
 /// Spaces requests so that the rate limit is never hit in steady state:
-/// one request per `1000 / ratelimit-limit` ms, none before the window
+/// one request per `1000 / ratelimit-limit` ms (and a margin), none before the window
 /// resets once `ratelimit-remaining` reaches 0, none before `retry-after`
 /// after a 429.
 #[derive(Debug, Clone)]
@@ -252,7 +255,7 @@ pub struct Pace {
 impl Default for Pace {
     fn default() -> Pace {
         Pace {
-            interval_ms: 1000 / u64::from(DEFAULT_REQUESTS_PER_SECOND),
+            interval_ms: 1000 / u64::from(DEFAULT_REQUESTS_PER_SECOND) + SPACING_MARGIN_MS,
             next_at_ms: i64::MIN,
         }
     }
@@ -282,10 +285,14 @@ impl Pace {
                 .filter(|n| n.is_finite() && *n >= 0.0)
         };
         if let Some(limit) = number("ratelimit-limit").filter(|l| *l >= 1.0) {
-            self.interval_ms = (1000.0 / limit).ceil() as u64;
+            self.interval_ms = (1000.0 / limit).ceil() as u64 + SPACING_MARGIN_MS;
         }
+        // ratelimit-reset counts whole seconds, so for a window of about a
+        // second it says no more than the spacing above already does (and,
+        // rounded up, it would halve the pace). A longer reset with nothing
+        // remaining means others spent the team's shared limit: wait it out.
         if number("ratelimit-remaining") == Some(0.0) {
-            if let Some(reset) = number("ratelimit-reset") {
+            if let Some(reset) = number("ratelimit-reset").filter(|r| *r > 1.0) {
                 self.hold_until(now_ms + (reset * 1000.0).ceil() as i64);
             }
         }
@@ -492,14 +499,22 @@ mod tests {
         let mut pace = Pace::default();
         assert_eq!(pace.wait_ms(NOW), 0);
         pace.sent(NOW);
-        assert_eq!(pace.wait_ms(NOW), 500, "2 requests per second by default");
+        assert_eq!(
+            pace.wait_ms(NOW),
+            500 + SPACING_MARGIN_MS,
+            "2 requests per second by default"
+        );
         pace.observe(
             200,
             &headers(&[("ratelimit-limit", "5"), ("ratelimit-remaining", "4")]),
             NOW + 10,
         );
         pace.sent(NOW + 10);
-        assert_eq!(pace.wait_ms(NOW + 10), 200, "ratelimit-limit sets the pace");
+        assert_eq!(
+            pace.wait_ms(NOW + 10),
+            200 + SPACING_MARGIN_MS,
+            "ratelimit-limit sets the pace"
+        );
         pace.observe(
             200,
             &headers(&[
@@ -511,9 +526,24 @@ mod tests {
         );
         assert_eq!(
             pace.wait_ms(NOW + 20),
-            1000,
-            "an exhausted window waits for its reset"
+            190 + SPACING_MARGIN_MS,
+            "a one-second window is kept by the spacing alone"
         );
+        pace.observe(
+            200,
+            &headers(&[
+                ("ratelimit-limit", "5"),
+                ("ratelimit-remaining", "0"),
+                ("ratelimit-reset", "4"),
+            ]),
+            NOW + 20,
+        );
+        assert_eq!(
+            pace.wait_ms(NOW + 20),
+            4000,
+            "a spent limit with a longer reset is waited out"
+        );
+        let mut pace = Pace::default();
         pace.observe(429, &headers(&[("retry-after", "3")]), NOW + 30);
         assert_eq!(pace.wait_ms(NOW + 30), 3000, "a 429 waits for retry-after");
     }
