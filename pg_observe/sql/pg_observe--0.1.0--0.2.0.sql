@@ -51,13 +51,26 @@ language sql
 stable
 set search_path = pg_catalog, pg_temp
 as $$
-    select n.nspname
+    -- pg_cron and pg_net create their schema in their script, which makes it
+    -- a member of the extension (their extnamespace is wherever CREATE
+    -- EXTENSION happened to run); only the extension's owner can add
+    -- members. Extensions without a schema of their own live in extnamespace.
+    select coalesce(
+               (select n.nspname
+                  from pg_depend d
+                  join pg_namespace n on n.oid = d.objid
+                 where d.classid = 'pg_namespace'::regclass
+                   and d.refclassid = 'pg_extension'::regclass
+                   and d.refobjid = e.oid
+                   and d.deptype = 'e'
+                 order by n.nspname
+                 limit 1),
+               (select n.nspname from pg_namespace n where n.oid = e.extnamespace))
       from pg_extension e
-      join pg_namespace n on n.oid = e.extnamespace
      where e.extname = extension
 $$;
 comment on function observe.extension_schema(name) is
-    'The schema an installed extension lives in (null when it is not installed): how pg_observe finds pg_cron and pg_net, never by a schema name alone.';
+    'The schema an installed extension''s objects live in (null when it is not installed): how pg_observe finds pg_cron and pg_net, never by a schema name alone.';
 
 create or replace function observe.schedule_tick(schedule text default '* * * * *')
 returns bigint

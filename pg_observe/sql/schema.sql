@@ -1,20 +1,8 @@
 -- pg_observe: roles, types and tables. Runs right after the schema exists.
 --
--- Design notes that the rest of the extension relies on:
---  * Hot-path tables (events, issue_counts, issue_users) carry no foreign keys
---    to issue_groups: an RI check takes FOR KEY SHARE on the parent row, and
---    eight sessions doing that to one hot issue turn it into a multixact
---    bottleneck. Deleting an issue cleans its dependents by trigger instead.
---  * Counts are never a column of the issue row, and capture does not
---    increment a counter either: each event appends one row to count_queue,
---    the cheapest write there is (no key, no update, nobody to wait for), and
---    observe.fold_counts() moves the queue into issue_counts in batches.
---    Readers see exact counts at once through observe.event_counts, which
---    adds the queue to the folded counts.
---  * Capture caches, per backend, which issues are unresolved at a level at
---    least the event's; only those events take the one-insert path. Every
---    change to issue_groups announces itself (issue_groups_changed below), so
---    a resolve or delete reaches every backend's cache before its next event.
+-- The design these tables serve (an append-only count queue, no foreign
+-- keys on the hot path, per-backend knowledge invalidated by trigger) is in
+-- ARCHITECTURE.md, "Counting" and "What a backend remembers".
 
 -- The schema is created by the extension script (pgrx emits it for the
 -- `observe` #[pg_schema] module; the control file names pg_catalog, as

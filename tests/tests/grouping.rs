@@ -175,3 +175,65 @@ async fn stack_issues_get_culprit_and_survive_frames_changing_sides() {
         "the issue answers to every variant it has seen"
     );
 }
+
+/// Frames whose syntax looks like a secret survive capture: the stack is
+/// parsed before it is scrubbed, so `s@33.js:1:531` (React Native on iOS)
+/// is a frame, not an e-mail address, in the stored text and the culprit.
+#[tokio::test]
+async fn frames_that_look_like_addresses_keep_their_stack() {
+    let db = TestDb::new().await;
+    let stack = "TypeError: undefined is not an object (evaluating 'e.id')\n\
+                 s@33.js:1:531\n\
+                 value@index.android.bundle:12:1917\n\
+                 forEach@[native code]";
+    let row = pg_observe_tests::capture_and_read(
+        &db.client,
+        "select observe.log_error('undefined is not an object', service => 'mobile', stack => $1)",
+        &[&stack],
+        "e.stack, g.culprit, g.grouping_basis, e.exception_type",
+    )
+    .await;
+    let (stored, culprit): (String, String) = (row.get(0), row.get(1));
+    assert!(
+        stored.contains("s@33.js:1:531") && stored.contains("value@index.android.bundle:12:1917"),
+        "{stored}"
+    );
+    // A bare `33.js` reads as a runtime file; the bundle is the app's.
+    assert_eq!(culprit, "value (index.android.bundle)");
+    assert_eq!(row.get::<_, String>(2), "stack");
+    assert_eq!(row.get::<_, String>(3), "TypeError");
+}
+
+/// A `blob:` URL gets a fresh UUID on every page load; events of the same
+/// code from two loads are one issue with one culprit.
+#[tokio::test]
+async fn blob_urls_group_stably_across_page_loads() {
+    let db = TestDb::new().await;
+    for load in [
+        "abfc40e9-4742-44ed-9dcd-af8f99a29379",
+        "0d6ce5b2-1f0e-4a8e-9c0b-5f3f4a2f7e11",
+    ] {
+        let stack = format!(
+            "Error: worker failed\n    at crunch (blob:https://app.example.com/{load}:14:9)\n    \
+             at onmessage (blob:https://app.example.com/{load}:3:5)"
+        );
+        db.client
+            .execute(
+                "select observe.log_error('worker failed', service => 'web', stack => $1)",
+                &[&stack],
+            )
+            .await
+            .unwrap();
+    }
+    let rows = db
+        .client
+        .query(
+            "select count(*)::bigint, max(culprit) from observe.issues where service = 'web'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows[0].get::<_, i64>(0), 1, "one issue for both page loads");
+    let culprit: String = rows[0].get(1);
+    assert!(!culprit.contains("abfc40e9"), "{culprit}");
+}

@@ -6,8 +6,8 @@
 //! this backend has seen an eighth of the limit, or an eighth of the last
 //! known total, since the previous read: a logarithmic number of reads per
 //! minute. Reading on a timer instead made it happen for nearly every event
-//! of issues spread thin over many backends. What this costs in precision is
-//! in ARCHITECTURE.md ("Flood control").
+//! of issues spread thin over many backends (ARCHITECTURE.md, "Flood
+//! control").
 
 use crate::sampling::sample_rate;
 

@@ -1,9 +1,6 @@
-//! Flood control: past `limit` events of one issue in one minute, events are
-//! stored with probability `limit / n`, where `n` counts this minute's events
-//! so far. Storage then grows with the logarithm of a burst
-//! (about `limit * (1 + ln(n / limit))` rows), counts stay exact because
-//! counting happens before sampling, and each stored event keeps its rate so
-//! that `sum(1 / sample_rate)` estimates the events it stands for.
+//! Flood control's sampling: past `limit` events of one issue in one minute,
+//! the n-th is stored with probability `limit / n` (ARCHITECTURE.md, "Flood
+//! control").
 
 /// Probability with which the `n`-th event of the minute is stored. A limit
 /// of zero disables flood control.

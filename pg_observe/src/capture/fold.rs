@@ -1,9 +1,6 @@
 //! Keeps the count queue short with no scheduler: about once a second each
-//! capturing backend looks at when the queue was last folded, and folds it
-//! itself when that is more than a second ago. One fold a second serves all
-//! backends; a job calling `observe.fold_counts()` every second (pg_cron 1.5
-//! and later) takes even that off the callers, and then the look is all
-//! capture ever does.
+//! capturing backend folds the queue itself when nothing has for a second
+//! (ARCHITECTURE.md, "Counting").
 
 use std::cell::Cell;
 use std::time::{Duration, Instant};

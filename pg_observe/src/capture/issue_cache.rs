@@ -1,16 +1,7 @@
 //! What a backend remembers about issues between events: which issue a
 //! grouping key names, and which issues were unresolved at what level.
 //!
-//! The second is what lets most events skip reading the issue row: an event
-//! of an issue known to be unresolved at a level at least its own changes
-//! nothing on the issue, so it only needs counting. The knowledge is dropped
-//! whenever it may have gone stale:
-//!  * another session changed or deleted an issue: the `issue_groups_changed`
-//!    trigger calls `observe.announce_issue_change()`, a relcache
-//!    invalidation of `issue_groups` that every backend processes before its
-//!    next event;
-//!  * this backend's (sub)transaction aborted, taking with it the rows it
-//!    created or changed, which it may have learnt before they were committed.
+//! Why, and when it is forgotten: ARCHITECTURE.md, "What a backend remembers".
 //!
 //! Invalidation bumps a generation rather than clearing maps, because it runs
 //! from PostgreSQL callbacks that may fire in the middle of a statement.

@@ -4,9 +4,8 @@
 //!
 //! An event of an issue this backend knows to be unresolved, which flood
 //! control does not store, costs one insert into the count queue; any other
-//! event of a known issue costs one statement that also reads the issue.
-//! Nothing writes the issue row and nothing updates a shared row, so
-//! concurrent writers of one hot issue never wait on each other.
+//! event of a known issue costs one statement that also reads the issue
+//! (ARCHITECTURE.md, "Counting").
 
 use std::cell::RefCell;
 use std::collections::HashMap;
