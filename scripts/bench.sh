@@ -5,6 +5,9 @@
 #   2. pgbench: observe.log_error vs a bare INSERT of the same columns
 #   3. SQL: observe.fingerprint over a million stored messages vs a
 #      regexp_replace chain and md5
+#   4. edge functions: .wasm size, cold start under Deno, the WASM call's
+#      per-request cost vs the same handler without it, and dispatch
+#      throughput against the Resend stand-in's 2 requests/s
 # Writes the figures, the commands and the machine to benches/RESULTS.md.
 # Takes about 20 minutes; run it on an otherwise idle machine.
 set -euo pipefail
@@ -23,6 +26,8 @@ echo "== pgbench"
 benches/pgbench/run.sh | tee "$LOG/pgbench.md"
 echo "== SQL fingerprint"
 benches/sql/fingerprint.sh | tee "$LOG/fingerprint.md"
+echo "== edge functions"
+benches/edge/run.sh | tee "$LOG/edge.md"
 
 # The row the foundation issue sets its target on.
 hot8=$(awk -F'|' '$2 ~ /durable/ && $3 ~ /default/ && $4 ~ / 8 / && $5 ~ /log_error_hot/ {gsub(/ /, "", $7); print $7}' "$LOG/pgbench.md")
@@ -85,5 +90,18 @@ Baselines: the same normalization as a chain of \`regexp_replace\` in SQL
 grouping key), and \`md5(m)\` alone.
 
 $(cat "$LOG/fingerprint.md")
+
+## 4. Edge functions (Rust → WASM under Deno)
+
+\`benches/edge/run.sh\`
+
+Cold start is \`scripts/functions.sh\` spawned until its first answer that
+went through the WASM. The per-request baseline is the same host code
+(body, headers, JSON answer) answering without calling Rust, in the same
+process and run. Dispatch sends through the Resend stand-in
+(\`supabase/functions/tests/standins/resend.ts\`), which enforces Resend's
+default 2 requests per second: the pace, not pg_observe, sets the time.
+
+$(cat "$LOG/edge.md")
 EOF
 echo "== wrote benches/RESULTS.md (target row: $hot8, $verdict)"

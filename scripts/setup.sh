@@ -44,4 +44,31 @@ if [ ! -f "$HOME/.pgrx/config.toml" ] || ! grep -q "pg15" "$HOME/.pgrx/config.to
   cargo pgrx init --pg15 "$PG_CONFIG"
 fi
 
-log "ready: $(cargo pgrx --version), $($PG_CONFIG --version)"
+# The edge functions: the wasm-bindgen CLI at exactly the version of the
+# wasm-bindgen crate edge/ pins (the glue and the crate must agree), and
+# Deno from the npm registry at the version tools/package-lock.json pins.
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' "$ROOT/edge/Cargo.toml")
+if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $WASM_BINDGEN_VERSION"; then
+  log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --locked
+fi
+if ! command -v npm >/dev/null; then
+  log "installing Node.js and npm"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+DENO="$ROOT/tools/node_modules/.bin/deno"
+DENO_VERSION=$(sed -n 's/.*"deno": "\(.*\)".*/\1/p' "$ROOT/tools/package.json")
+if ! "$DENO" --version 2>/dev/null | grep -q "^deno $DENO_VERSION "; then
+  log "installing Deno $DENO_VERSION (npm ci in tools/)"
+  (cd "$ROOT/tools" && npm ci --no-audit --no-fund)
+fi
+# The functions' npm: imports, from deno.lock, so that serving and testing
+# need no registry.
+(cd "$ROOT/supabase/functions" &&
+  "$DENO" install --frozen --config deno.json --entrypoint _local/serve.ts tests/e2e.test.ts >/dev/null)
+
+log "ready: $(cargo pgrx --version), $($PG_CONFIG --version), $(wasm-bindgen --version), $("$DENO" --version | head -1)"

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Runs every test of pg_observe on a fresh or warm machine:
-#   0. style gates: rustfmt and clippy -D warnings on every crate, and the
-#      edge crate built for wasm32 (so the core cannot drift away from WASM)
-#   1. pure Rust unit and property tests (no Postgres)
+#   0. style gates: rustfmt and clippy -D warnings on every crate, deno fmt,
+#      lint and type checks of the functions, and the edge crate built for
+#      wasm32 with its Deno glue (so the core cannot drift away from WASM)
+#   1. pure Rust unit and property tests (no Postgres), and the edge
+#      functions' decisions, natively
 #   2. #[pg_test]s inside a PostgreSQL 15 started by cargo-pgrx
 #   3. integration tests over tokio-postgres against the project's own
 #      PostgreSQL 15 cluster with pg_cron, one database per test
 #   4. pgTAP tests of the SQL API (supabase/tests), run with pg_prove
-#   5. the criterion benchmarks in test mode (each benchmark runs once)
+#   5. the edge functions end to end: real Deno running the real WASM
+#      (scripts/functions.sh) against that cluster, with local stand-ins
+#      for Resend, Vercel and GitHub
+#   6. the criterion benchmarks in test mode (each benchmark runs once)
 # Benchmarks proper: scripts/bench.sh.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,14 +31,21 @@ cargo fmt --all --check
 cargo fmt --manifest-path edge/Cargo.toml --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy --manifest-path edge/Cargo.toml --all-targets -- -D warnings
+DENO=$ROOT/tools/node_modules/.bin/deno
+(cd supabase/functions && "$DENO" fmt --check --config deno.json . && "$DENO" lint --config deno.json . &&
+  "$DENO" check --frozen --config deno.json _local/serve.ts alert-dispatch/index.ts deploy-events/index.ts tests/)
 done_step
 
-step "edge crate for wasm32-unknown-unknown"
+step "edge crate for wasm32-unknown-unknown, with its Deno glue"
 scripts/build-edge.sh
 done_step
 
 step "pure Rust tests (pg_observe_core, and the benchmarks' baselines)"
 cargo test -p pg_observe_core -p pg_observe_benches
+done_step
+
+step "edge functions' decisions, natively (edge/)"
+cargo test --manifest-path edge/Cargo.toml
 done_step
 
 step "#[pg_test]s"
@@ -65,6 +77,11 @@ psql -X -q -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres -v ON_ERROR_STOP=1 
 psql -X -q -h 127.0.0.1 -p "$PGPORT" -U postgres -d pgtap -v ON_ERROR_STOP=1 \
   -c "create extension pgtap" -c "create extension pg_observe"
 pg_prove -h 127.0.0.1 -p "$PGPORT" -U postgres -d pgtap --ext .sql -r supabase/tests
+done_step
+
+step "edge functions end to end under Deno (supabase/functions/tests)"
+(cd supabase/functions && FUNCTIONS_PORT=${FUNCTIONS_PORT:-54329} \
+  "$DENO" test --frozen --config deno.json --allow-all tests/)
 done_step
 
 step "criterion benchmarks, test mode"

@@ -14,11 +14,13 @@ comment on schema observe is 'pg_observe: error capture, grouping and triage';
 -- they are created only when missing and never dropped by DROP EXTENSION.
 -- Several databases may run CREATE EXTENSION at once; the role that loses
 -- the race to create a role (or grant a membership) just finds it there.
+-- observe_dispatcher is the alert-dispatch function's: it may claim and
+-- settle notifications, and nothing else.
 do $roles$
 declare
     role_name text;
 begin
-    foreach role_name in array array['observe_writer', 'observe_reader', 'observe_admin'] loop
+    foreach role_name in array array['observe_writer', 'observe_reader', 'observe_admin', 'observe_dispatcher'] loop
         if not exists (select from pg_roles where rolname = role_name) then
             begin
                 execute format('create role %I nologin', role_name);

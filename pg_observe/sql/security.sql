@@ -13,7 +13,7 @@ create table observe.role_privileges (
     -- As GRANT names it: observe.issues, observe.log_error(jsonb).
     object_name text not null,
     -- Null (with privilege null) records an object granted to no role.
-    role_name name check (role_name in ('observe_writer', 'observe_reader', 'observe_admin')),
+    role_name name check (role_name in ('observe_writer', 'observe_reader', 'observe_admin', 'observe_dispatcher')),
     privilege text check (privilege in ('USAGE', 'EXECUTE', 'SELECT', 'INSERT', 'UPDATE', 'DELETE')),
     check ((role_name is null) = (privilege is null)),
     unique nulls not distinct (object_type, object_name, role_name, privilege)
@@ -25,6 +25,7 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
     ('schema', 'observe', 'observe_writer', 'USAGE'),
     ('schema', 'observe', 'observe_reader', 'USAGE'),
     ('schema', 'observe', 'observe_admin', 'USAGE'),
+    ('schema', 'observe', 'observe_dispatcher', 'USAGE'),
     ('type', 'observe.level', 'observe_writer', 'USAGE'),
     ('type', 'observe.level', 'observe_reader', 'USAGE'),
     ('type', 'observe.issue_status', 'observe_writer', 'USAGE'),
@@ -72,6 +73,11 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
     ('table', 'observe.ingest_drops', 'observe_reader', 'SELECT'),
     ('table', 'observe.known_releases', 'observe_reader', 'SELECT'),
     ('table', 'observe.installation', null, null),
+    ('table', 'observe.notifications', 'observe_reader', 'SELECT'),
+    ('table', 'observe.dead_notifications', 'observe_reader', 'SELECT'),
+    ('table', 'observe.deployments', 'observe_reader', 'SELECT'),
+    ('table', 'observe.deployment_events', 'observe_reader', 'SELECT'),
+    ('table', 'observe.deployments_overview', 'observe_reader', 'SELECT'),
 
     -- Admins triage, run the periodic work, and may erase events and issues
     -- (e.g. for a data subject request); deleting an issue removes its
@@ -85,6 +91,17 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
     ('function', 'observe.extension_schema(name)', 'observe_admin', 'EXECUTE'),
     ('table', 'observe.events', 'observe_admin', 'DELETE'),
     ('table', 'observe.issue_groups', 'observe_admin', 'DELETE'),
+    -- The doorbell's target, and the deploy webhooks' way in.
+    ('function', 'observe.configure_dispatch(text, text)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.record_deploy_event(text, text, text, text, timestamptz, text, text, text, text, text, text, jsonb)', 'observe_admin', 'EXECUTE'),
+
+    -- The alert-dispatch function claims and settles notifications and
+    -- records the provider's delivery webhooks; it reads nothing else.
+    ('function', 'observe.claim_notifications(integer, interval)', 'observe_dispatcher', 'EXECUTE'),
+    ('function', 'observe.complete_notification(uuid, text)', 'observe_dispatcher', 'EXECUTE'),
+    ('function', 'observe.fail_notification(uuid, text, interval, boolean)', 'observe_dispatcher', 'EXECUTE'),
+    ('function', 'observe.record_delivery(text, text, timestamptz)', 'observe_dispatcher', 'EXECUTE'),
+    ('function', 'observe.pending_notifications()', 'observe_dispatcher', 'EXECUTE'),
 
     -- Internal: called by triggers, by capture and by superusers only.
     ('function', 'observe.set_issue_status(bigint, observe.issue_status, text, timestamptz, bigint)', null, null),
@@ -95,11 +112,18 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
     ('function', 'observe.delete_issue_dependents()', null, null),
     ('function', 'observe.truncate_issue_dependents()', null, null),
     ('function', 'observe.grant_supabase_roles()', null, null),
-    ('function', 'observe.apply_role_privileges()', null, null);
+    ('function', 'observe.apply_role_privileges()', null, null),
+    -- The alert evaluator queues notifications; the doorbell and its
+    -- configuration are the extension's own.
+    ('function', 'observe.enqueue_notification(text, text, text, jsonb, text[], bigint, text, jsonb)', null, null),
+    ('function', 'observe.ring_dispatch()', null, null),
+    ('table', 'observe.dispatch_config', null, null),
+    ('function', 'observe.deploy_state_after(text, text)', null, null),
+    ('function', 'observe.scrub_payload(jsonb)', null, null);
 
 -- Makes the catalog say exactly what observe.role_privileges says: nothing
 -- for PUBLIC (PostgreSQL grants EXECUTE on functions and USAGE on types to
--- PUBLIC by default), nothing more for the three roles, and row level
+-- PUBLIC by default), nothing more for the four roles, and row level
 -- security on every table with one permissive policy per granted table
 -- privilege. Safe to run again; upgrade scripts do.
 create function observe.apply_role_privileges()
@@ -134,7 +158,7 @@ begin
                   hint = 'Add a row per granted privilege, or one with a null role for an object granted to no role.';
     end if;
 
-    foreach grantee in array array['public', 'observe_writer', 'observe_reader', 'observe_admin'] loop
+    foreach grantee in array array['public', 'observe_writer', 'observe_reader', 'observe_admin', 'observe_dispatcher'] loop
         execute format('revoke all on schema observe from %s', grantee);
         execute format('revoke all on all tables in schema observe from %s', grantee);
         execute format('revoke all on all sequences in schema observe from %s', grantee);

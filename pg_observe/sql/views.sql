@@ -177,10 +177,74 @@ select g.service,
        min(c.first_seen) as first_seen,
        max(c.last_seen) as last_seen,
        sum(c.events)::bigint as events,
-       count(distinct c.issue_id)::bigint as issues
+       count(distinct c.issue_id)::bigint as issues,
+       min(d.first_deployed_at) as first_deployed_at,
+       max(d.last_deployed_at) as last_deployed_at,
+       coalesce(max(d.deploys), 0)::bigint as deploys
   from observe.event_counts c
   join observe.issue_groups g on g.id = c.issue_id
+  -- A release names a deploy by its commit: the full sha or a prefix of at
+  -- least 7 characters, alone or after the last '@' (`web@3f2a9c1`).
+  left join lateral (
+        select min(coalesce(dep.ready_at, dep.created_at)) as first_deployed_at,
+               max(coalesce(dep.ready_at, dep.created_at)) as last_deployed_at,
+               count(*) as deploys
+          from observe.deployments dep
+         where dep.commit_sha is not null
+           and length(substring(c.release from '[^@]*$')) >= 7
+           and dep.commit_sha like substring(c.release from '[^@]*$') || '%'
+       ) d on true
  where c.release <> ''
  group by g.service, c.release;
 comment on view observe.releases is
-    'Every release events were captured from, per service: when it was first and last seen, its events and issues.';
+    'Every release events were captured from, per service: when it was first and last seen, its events and issues, and when it was deployed (deploys whose commit sha the release names).';
+
+-- Each deploy next to what happened around it: error events, new issues and
+-- regressions of its environment in the 30 minutes before and after it went
+-- live (or was created, when it never did).
+create view observe.deployments_overview with (security_invoker = true) as
+select d.id,
+       d.provider,
+       d.deployment_id,
+       d.project,
+       d.environment,
+       d.state,
+       d.commit_sha,
+       d.branch,
+       d.url,
+       d.created_at,
+       d.ready_at,
+       d.finished_at,
+       w.deployed_at,
+       coalesce(e.before, 0) as errors_before,
+       coalesce(e.after, 0) as errors_after,
+       coalesce(a.new_before, 0) as new_issues_before,
+       coalesce(a.new_after, 0) as new_issues_after,
+       coalesce(a.regressed_before, 0) as regressions_before,
+       coalesce(a.regressed_after, 0) as regressions_after
+  from observe.deployments d
+ cross join lateral (select coalesce(d.ready_at, d.created_at) as deployed_at) w
+  left join lateral (
+        select sum(c.events) filter (where c.bucket < w.deployed_at)::bigint as before,
+               sum(c.events) filter (where c.bucket >= w.deployed_at)::bigint as after
+          from observe.event_counts c
+         where c.environment = d.environment
+           and c.slot >= 0
+           and c.bucket >= w.deployed_at - interval '30 minutes'
+           and c.bucket < w.deployed_at + interval '30 minutes'
+       ) e on true
+  left join lateral (
+        select count(*) filter (where act.kind = 'created' and act.at < w.deployed_at) as new_before,
+               count(*) filter (where act.kind = 'created' and act.at >= w.deployed_at) as new_after,
+               count(*) filter (where act.kind = 'regressed' and act.at < w.deployed_at) as regressed_before,
+               count(*) filter (where act.kind = 'regressed' and act.at >= w.deployed_at) as regressed_after
+          from observe.issue_activity act
+         where act.kind in ('created', 'regressed')
+           and act.at >= w.deployed_at - interval '30 minutes'
+           and act.at < w.deployed_at + interval '30 minutes'
+           and exists (select from observe.event_counts c
+                        where c.issue_id = act.issue_id and c.environment = d.environment)
+       ) a on true
+ order by w.deployed_at desc;
+comment on view observe.deployments_overview is
+    'Each deploy with the error events, new issues and regressions of its environment in the 30 minutes before and after it went live.';

@@ -6,6 +6,7 @@
 use pgrx::prelude::*;
 
 mod capture;
+mod deploys;
 mod errors;
 mod grouping;
 mod jsonb;
@@ -43,7 +44,20 @@ extension_sql_file!(
     name = "lifecycle",
     requires = ["schema"]
 );
-extension_sql_file!("../sql/views.sql", name = "views", requires = ["schema"]);
+extension_sql_file!(
+    "../sql/deploys.sql",
+    name = "deploys",
+    requires = [
+        "schema",
+        deploys::deploy_state_after,
+        deploys::scrub_payload
+    ]
+);
+extension_sql_file!(
+    "../sql/views.sql",
+    name = "views",
+    requires = ["schema", "deploys"]
+);
 extension_sql_file!(
     "../sql/supabase.sql",
     name = "supabase",
@@ -53,6 +67,11 @@ extension_sql_file!(
     "../sql/maintenance.sql",
     name = "maintenance",
     requires = ["schema"]
+);
+extension_sql_file!(
+    "../sql/outbox.sql",
+    name = "outbox",
+    requires = ["schema", "maintenance"]
 );
 extension_sql_file!("../sql/security.sql", name = "security", finalize);
 

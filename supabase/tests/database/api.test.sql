@@ -2,7 +2,7 @@
 -- argument types and return type, who it runs as, its volatility, and the
 -- tables, views and types analysts query.
 begin;
-select plan(65);
+select plan(93);
 
 select has_schema('observe', 'schema observe exists');
 
@@ -13,7 +13,10 @@ select functions_are('observe', array[
     'record_issue_activity', 'delete_issue_dependents', 'truncate_issue_dependents',
     'issue_groups_changed', 'announce_issue_change', 'apply_role_privileges',
     'activity_kind', 'extension_schema', 'acting_role', 'set_writer_trust', 'set_ingest_budget',
-    'register_release'
+    'register_release',
+    'enqueue_notification', 'claim_notifications', 'complete_notification', 'fail_notification',
+    'pending_notifications', 'record_delivery', 'configure_dispatch', 'ring_dispatch',
+    'record_deploy_event', 'deploy_state_after', 'scrub_payload'
 ], 'observe holds exactly the documented functions');
 
 -- Capture
@@ -51,6 +54,30 @@ select function_returns('observe', 'schedule_tick', array['text'], 'bigint');
 select has_function('observe', 'grant_supabase_roles', array[]::text[]);
 select function_returns('observe', 'grant_supabase_roles', array[]::text[], 'setof record');
 
+-- The notification outbox and its worker API
+select has_function('observe', 'enqueue_notification',
+    array['text', 'text', 'text', 'jsonb', 'text[]', 'bigint', 'text', 'jsonb']);
+select function_returns('observe', 'enqueue_notification',
+    array['text', 'text', 'text', 'jsonb', 'text[]', 'bigint', 'text', 'jsonb'], 'uuid');
+select has_function('observe', 'claim_notifications', array['integer', 'interval']);
+select function_returns('observe', 'claim_notifications', array['integer', 'interval'], 'setof observe.notifications');
+select has_function('observe', 'complete_notification', array['uuid', 'text']);
+select function_returns('observe', 'complete_notification', array['uuid', 'text'], 'void');
+select has_function('observe', 'fail_notification', array['uuid', 'text', 'interval', 'boolean']);
+select function_returns('observe', 'fail_notification', array['uuid', 'text', 'interval', 'boolean'], 'text');
+select has_function('observe', 'pending_notifications', array[]::text[]);
+select function_returns('observe', 'pending_notifications', array[]::text[], 'bigint');
+select has_function('observe', 'record_delivery', array['text', 'text', 'timestamp with time zone']);
+select function_returns('observe', 'record_delivery', array['text', 'text', 'timestamp with time zone'], 'boolean');
+select has_function('observe', 'configure_dispatch', array['text', 'text']);
+select function_returns('observe', 'configure_dispatch', array['text', 'text'], 'void');
+
+-- Deploys
+select has_function('observe', 'record_deploy_event',
+    array['text', 'text', 'text', 'text', 'timestamp with time zone', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb']);
+select function_returns('observe', 'record_deploy_event',
+    array['text', 'text', 'text', 'text', 'timestamp with time zone', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb'], 'jsonb');
+
 -- Callers need EXECUTE only: everything that writes runs as the owner.
 select is_definer('observe', 'log_error',
     array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone']);
@@ -63,6 +90,15 @@ select is_definer('observe', 'tick', array[]::text[]);
 select is_definer('observe', 'fold_counts', array[]::text[]);
 select is_definer('observe', 'schedule_tick', array['text']);
 select is_definer('observe', 'grant_supabase_roles', array[]::text[]);
+select is_definer('observe', 'enqueue_notification',
+    array['text', 'text', 'text', 'jsonb', 'text[]', 'bigint', 'text', 'jsonb']);
+select is_definer('observe', 'claim_notifications', array['integer', 'interval']);
+select is_definer('observe', 'complete_notification', array['uuid', 'text']);
+select is_definer('observe', 'fail_notification', array['uuid', 'text', 'interval', 'boolean']);
+select is_definer('observe', 'record_delivery', array['text', 'text', 'timestamp with time zone']);
+select is_definer('observe', 'configure_dispatch', array['text', 'text']);
+select is_definer('observe', 'record_deploy_event',
+    array['text', 'text', 'text', 'text', 'timestamp with time zone', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb']);
 select isnt_definer('observe', 'normalize_message', array['text']);
 select isnt_definer('observe', 'fingerprint', array['text', 'text', 'text', 'text[]']);
 
@@ -77,7 +113,8 @@ select volatility_is('observe', 'log_errors', array['jsonb'], 'volatile');
 select tables_are('observe', array[
     'issue_groups', 'issue_hashes', 'issue_counts', 'count_queue', 'fold_state', 'issue_users',
     'issue_ignore_counts', 'events', 'issue_activity', 'role_privileges', 'ingest_budgets',
-    'ingest_usage', 'ingest_drop_counts', 'known_releases', 'installation'
+    'ingest_usage', 'ingest_drop_counts', 'known_releases', 'installation',
+    'notifications', 'dispatch_config', 'deployments', 'deployment_events'
 ], 'observe holds exactly the documented tables');
 select has_table('observe', 'issue_groups', 'table observe.issue_groups');
 select has_table('observe', 'issue_hashes', 'table observe.issue_hashes');
@@ -88,10 +125,13 @@ select has_table('observe', 'issue_users', 'table observe.issue_users');
 select has_table('observe', 'issue_ignore_counts', 'table observe.issue_ignore_counts');
 select has_table('observe', 'events', 'table observe.events');
 select has_table('observe', 'issue_activity', 'table observe.issue_activity');
+select has_table('observe', 'notifications', 'table observe.notifications');
+select has_table('observe', 'deployments', 'table observe.deployments');
+select has_table('observe', 'deployment_events', 'table observe.deployment_events');
 
 -- Views
 select views_are('observe', array['issues', 'issue_overview', 'recent_errors', 'error_rate', 'releases', 'event_counts',
-    'writer_trust', 'ingest_drops'],
+    'writer_trust', 'ingest_drops', 'dead_notifications', 'deployments_overview'],
     'observe holds exactly the documented views');
 select has_view('observe', 'issues', 'view observe.issues');
 select has_view('observe', 'issue_overview', 'view observe.issue_overview');
@@ -99,6 +139,8 @@ select has_view('observe', 'recent_errors', 'view observe.recent_errors');
 select has_view('observe', 'error_rate', 'view observe.error_rate');
 select has_view('observe', 'releases', 'view observe.releases');
 select has_view('observe', 'event_counts', 'view observe.event_counts');
+select has_view('observe', 'dead_notifications', 'view observe.dead_notifications');
+select has_view('observe', 'deployments_overview', 'view observe.deployments_overview');
 
 -- Types
 select has_type('observe', 'level', 'type observe.level');

@@ -8,8 +8,25 @@ use pg_observe_tests::{message, sqlstate, TestDb};
 
 use super::login;
 
-/// Every call of pg_observe that reaches into pg_cron's or pg_net's schema.
+/// Every call of pg_observe that reaches into pg_cron's or pg_net's schema
+/// and refuses when the extension is not installed.
 const ENTRY_POINTS: &[&str] = &["select observe.schedule_tick()"];
+
+/// Calls that would reach pg_net when it is installed, and do their job
+/// without it: configuring the doorbell (as the planter, an admin), and
+/// queuing a notification, which rings it (as the superuser the alert
+/// evaluator runs as: the worst case, were the planted function called).
+const SILENT_WITHOUT_PG_NET: &[(&str, bool)] = &[
+    (
+        "select observe.configure_dispatch('https://example.com/functions/v1/alert-dispatch',
+                                           'ring-token-0123456789abcdef')",
+        true,
+    ),
+    (
+        "select observe.enqueue_notification('planted-net', 'firing', 'doorbell', '{}')",
+        false,
+    ),
+];
 
 #[tokio::test]
 async fn look_alike_cron_and_net_schemas_are_never_called() {
@@ -73,6 +90,17 @@ async fn look_alike_cron_and_net_schemas_are_never_called() {
             message(&refused)
         );
     }
+    for (call, as_planter) in SILENT_WITHOUT_PG_NET {
+        let client = if *as_planter { &attacker } else { &db.client };
+        client
+            .batch_execute(call)
+            .await
+            .unwrap_or_else(|e| panic!("{call}: {}", message(&e)));
+    }
+    let queued: i64 = db
+        .scalar("select count(*) from observe.notifications where idempotency_key = 'planted-net'")
+        .await;
+    assert_eq!(queued, 1, "the notification was queued");
     let calls: i64 = db.scalar("select count(*) from cron.calls").await;
     assert_eq!(calls, 0, "a planted function ran");
 }
