@@ -381,6 +381,27 @@ $$;
 comment on function observe.register_release(text, text, timestamptz) is
     'Makes a release known (as a deploy does): untrusted events of it may then regress issues resolved in an older release.';
 
+-- When a release became known: registered by a trusted event or by hand, or
+-- deployed (a release names a deploy by its commit, the full sha or a prefix
+-- of at least 7 hex digits, alone or after the last '@': `web@3f2a9c1`).
+-- Null for a release nobody trusted has made known.
+create function observe.release_known_since(service text, version text)
+returns timestamptz
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    sha text := lower(substring(version from '[^@]*$'));
+begin
+    return coalesce(
+        (select k.first_seen from observe.known_releases k
+          where k.service = release_known_since.service and k.version = release_known_since.version),
+        (select min(coalesce(d.ready_at, d.created_at)) from observe.deployments d
+          where sha ~ '^[0-9a-f]{7,40}$' and left(d.commit_sha, length(sha)) = sha));
+end
+$$;
+
 -- A per-installation secret only the extension's owner reads: affected
 -- users are counted by a keyed hash of their reference, so that a reader
 -- cannot confirm a guessed e-mail address against the counts.
@@ -1152,6 +1173,7 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
     ('table', 'observe.ingest_drops', 'observe_reader', 'SELECT'),
     ('table', 'observe.known_releases', 'observe_reader', 'SELECT'),
     ('table', 'observe.installation', null, null),
+    ('function', 'observe.release_known_since(text, text)', null, null),
     ('table', 'observe.notifications', 'observe_reader', 'SELECT'),
     ('table', 'observe.dead_notifications', 'observe_reader', 'SELECT'),
     ('table', 'observe.deployments', 'observe_reader', 'SELECT'),

@@ -73,6 +73,7 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
     ('table', 'observe.ingest_drops', 'observe_reader', 'SELECT'),
     ('table', 'observe.known_releases', 'observe_reader', 'SELECT'),
     ('table', 'observe.installation', null, null),
+    ('function', 'observe.release_known_since(text, text)', null, null),
     ('table', 'observe.notifications', 'observe_reader', 'SELECT'),
     ('table', 'observe.dead_notifications', 'observe_reader', 'SELECT'),
     ('table', 'observe.deployments', 'observe_reader', 'SELECT'),

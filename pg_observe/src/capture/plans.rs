@@ -134,15 +134,14 @@ select coalesce(sum(events), 0)::bigint
   from observe.issue_counts
  where issue_id = $1 and bucket = date_trunc('minute', now())";
 
-/// When two releases of a service were first seen, from the releases
-/// trusted writers and deploys made known: an untrusted writer's made-up
-/// release has no place in the order.
+/// When two releases of a service became known to trusted sources
+/// (`observe.release_known_since`): an untrusted writer's made-up release
+/// has no place in the order.
 const RELEASE_FIRST_SEEN: &str = "
-select (select first_seen from observe.known_releases where service = $1 and version = $2),
-       (select first_seen from observe.known_releases where service = $1 and version = $3)";
+select observe.release_known_since($1, $2), observe.release_known_since($1, $3)";
 
 const RELEASE_KNOWN: &str = "
-select exists (select from observe.known_releases where service = $1 and version = $2)";
+select observe.release_known_since($1, $2) is not null";
 
 /// A trusted event's release becomes known the first time it is seen.
 const REGISTER_RELEASE: &str = "

@@ -13,7 +13,7 @@ select functions_are('observe', array[
     'record_issue_activity', 'delete_issue_dependents', 'truncate_issue_dependents',
     'issue_groups_changed', 'announce_issue_change', 'apply_role_privileges',
     'activity_kind', 'extension_schema', 'acting_role', 'set_writer_trust', 'set_ingest_budget',
-    'register_release',
+    'register_release', 'release_known_since',
     'enqueue_notification', 'claim_notifications', 'complete_notification', 'fail_notification',
     'pending_notifications', 'record_delivery', 'configure_dispatch', 'ring_dispatch',
     'record_deploy_event', 'deploy_state_after', 'scrub_payload'

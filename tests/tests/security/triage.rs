@@ -178,3 +178,31 @@ async fn activity_records_the_acting_role() {
         "not session_user, not the definer"
     );
 }
+
+#[tokio::test]
+async fn a_deployed_commit_makes_its_release_known() {
+    let db = TestDb::new().await;
+    let issue = billing_issue(&db).await;
+    db.client
+        .execute("select observe.resolve_issue($1)", &[&issue])
+        .await
+        .unwrap();
+    let anon = login(&db, "sec_triage_deployed", &["observe_writer"]).await;
+    db.client
+        .batch_execute("select observe.set_writer_trust('sec_triage_deployed', false)")
+        .await
+        .unwrap();
+    let event = "select observe.log_error('card declined', service => 'billing', release => 'billing@3f2a9c1')";
+    anon.batch_execute(event).await.unwrap();
+    assert_eq!(status(&db, issue).await, "resolved", "an undeployed commit regressed it");
+    db.client
+        .batch_execute(
+            "select observe.record_deploy_event('vercel', 'evt-1', 'dpl_1', 'ready', now(),
+                                                commit_sha => '3f2a9c1e0b5d4c7a8f9e1d2c3b4a5f6e7d8c9b0a',
+                                                environment => 'production')",
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{}", message(&e)));
+    anon.batch_execute(event).await.unwrap();
+    assert_eq!(status(&db, issue).await, "unresolved", "the deployed release regresses it");
+}
