@@ -68,7 +68,6 @@ if ! "$DENO" --version 2>/dev/null | grep -q "^deno $DENO_VERSION "; then
 fi
 # The functions' npm: imports, from deno.lock, so that serving and testing
 # need no registry.
-(cd "$ROOT/supabase/functions" &&
-  "$DENO" install --frozen --config deno.json --entrypoint _local/serve.ts tests/e2e.test.ts >/dev/null)
+(cd "$ROOT/supabase/functions" && "$DENO" install --frozen --config deno.json >/dev/null)
 
 log "ready: $(cargo pgrx --version), $($PG_CONFIG --version), $(wasm-bindgen --version), $("$DENO" --version | head -1)"

@@ -31,13 +31,14 @@ cargo fmt --all --check
 cargo fmt --manifest-path edge/Cargo.toml --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy --manifest-path edge/Cargo.toml --all-targets -- -D warnings
+done_step
+
+# The functions import the WASM glue, so they are checked once it is built.
+step "edge crate for wasm32-unknown-unknown with its Deno glue; deno fmt, lint and check"
+scripts/build-edge.sh
 DENO=$ROOT/tools/node_modules/.bin/deno
 (cd supabase/functions && "$DENO" fmt --check --config deno.json . && "$DENO" lint --config deno.json . &&
   "$DENO" check --frozen --config deno.json _local/serve.ts alert-dispatch/index.ts deploy-events/index.ts tests/)
-done_step
-
-step "edge crate for wasm32-unknown-unknown, with its Deno glue"
-scripts/build-edge.sh
 done_step
 
 step "pure Rust tests (pg_observe_core, and the benchmarks' baselines)"
