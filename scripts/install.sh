@@ -3,14 +3,12 @@
 #   scripts/install.sh            debug build (what the tests use)
 #   scripts/install.sh --release  optimised build (what the demo and benchmarks use)
 #
-# Each version's library is a file of its own (pg_observe-0.2.0.so; 0.1.0's
-# was pg_observe.so), so a database keeps running the library of the version
-# it is at until ALTER EXTENSION UPDATE moves it on. Besides the current
-# version (library, control file, install script, upgrade scripts), this
-# installs every released version as it was released: its frozen install
-# script from pg_observe/sql/ and its library, built once per machine from
-# the commit that released it. The upgrade test starts from there
-# (ARCHITECTURE.md, "Versions and upgrades").
+# Besides the current version (library, control file, install script,
+# upgrade scripts), this installs every released version as it was
+# released, for the upgrade test (ARCHITECTURE.md, "Versions and upgrades"):
+# its frozen install script from pg_observe/sql/, and its library, built
+# once per machine from the commit that released it and installed as
+# pg_observe-<version>.so, which the frozen script names.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -21,15 +19,16 @@ if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); sudo_flag=(--sudo); fi
 extdir="$($PG_CONFIG --sharedir)/extension"
 libdir="$($PG_CONFIG --pkglibdir)"
 
-# version  commit that released it                   its library
+# version  commit that released it
 RELEASED=(
-  "0.1.0   195f5d7e428069dc8e633f05879f4c294005e0c0  pg_observe"
+  "0.1.0   195f5d7e428069dc8e633f05879f4c294005e0c0"
 )
 
 for release in "${RELEASED[@]}"; do
-  read -r version commit library <<<"$release"
+  read -r version commit <<<"$release"
+  library="$libdir/pg_observe-$version.so"
   stamp="$ROOT/target/released/$version.installed"
-  if [ -f "$libdir/$library.so" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$commit" ]; then
+  if [ -f "$library" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$commit" ]; then
     continue
   fi
   if ! git -C "$ROOT" cat-file -e "$commit^{commit}" 2>/dev/null; then
@@ -42,9 +41,8 @@ for release in "${RELEASED[@]}"; do
   mkdir -p "$tree"
   git -C "$ROOT" archive "$commit" | tar -x -C "$tree"
   # Its own target directory: the released tree pins its own dependencies.
-  (cd "$tree/pg_observe" &&
-    CARGO_TARGET_DIR="$ROOT/target/released-build" \
-      cargo pgrx install --pg-config "$PG_CONFIG" "${sudo_flag[@]}" >/dev/null)
+  (cd "$tree" && CARGO_TARGET_DIR="$ROOT/target/released-build" cargo build -q -p pg_observe --lib)
+  "${sudo[@]}" install -m 755 "$ROOT/target/released-build/debug/libpg_observe.so" "$library"
   echo "$commit" >"$stamp"
 done
 

@@ -3,20 +3,19 @@
 -- makes it; tests/tests/upgrade.rs checks that the result equals a fresh
 -- install of 0.2.0 (ARCHITECTURE.md, "Versions and upgrades").
 
--- 0.2.0's library is a file of its own (pg_observe-0.2.0.so), so that
--- databases still at 0.1.0 keep running 0.1.0's library until they are
--- upgraded; the functions 0.1.0 defined in Rust move to the new one here.
+-- The functions 0.1.0 defined in Rust, restated as 0.2.0's library
+-- defines them (ARCHITECTURE.md, "Versions and upgrades").
 CREATE OR REPLACE FUNCTION observe."normalize_message"(
 	"message" TEXT
 ) RETURNS TEXT
 IMMUTABLE STRICT PARALLEL SAFE 
 LANGUAGE c
-AS 'pg_observe-0.2.0', 'normalize_message_wrapper';
+AS 'MODULE_PATHNAME', 'normalize_message_wrapper';
 
 CREATE OR REPLACE FUNCTION observe."announce_issue_change"() RETURNS void
 STRICT VOLATILE PARALLEL UNSAFE 
 LANGUAGE c
-AS 'pg_observe-0.2.0', 'announce_issue_change_wrapper';
+AS 'MODULE_PATHNAME', 'announce_issue_change_wrapper';
 
 CREATE OR REPLACE FUNCTION observe."fingerprint"(
 	"message" TEXT,
@@ -26,13 +25,13 @@ CREATE OR REPLACE FUNCTION observe."fingerprint"(
 ) RETURNS TEXT
 IMMUTABLE PARALLEL SAFE 
 LANGUAGE c
-AS 'pg_observe-0.2.0', 'fingerprint_wrapper';
+AS 'MODULE_PATHNAME', 'fingerprint_wrapper';
 
 CREATE OR REPLACE FUNCTION observe."tick"() RETURNS jsonb
 STRICT VOLATILE SECURITY DEFINER PARALLEL UNSAFE 
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c
-AS 'pg_observe-0.2.0', 'tick_wrapper';
+AS 'MODULE_PATHNAME', 'tick_wrapper';
 
 CREATE OR REPLACE FUNCTION observe."log_error"(
 	"event" jsonb
@@ -40,7 +39,7 @@ CREATE OR REPLACE FUNCTION observe."log_error"(
 VOLATILE SECURITY DEFINER PARALLEL UNSAFE  
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c
-AS 'pg_observe-0.2.0', 'log_error_json_wrapper';
+AS 'MODULE_PATHNAME', 'log_error_json_wrapper';
 
 CREATE OR REPLACE FUNCTION observe."log_errors"(
 	"events" jsonb
@@ -48,7 +47,7 @@ CREATE OR REPLACE FUNCTION observe."log_errors"(
 VOLATILE SECURITY DEFINER PARALLEL UNSAFE 
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c
-AS 'pg_observe-0.2.0', 'log_errors_wrapper';
+AS 'MODULE_PATHNAME', 'log_errors_wrapper';
 
 CREATE OR REPLACE FUNCTION observe."log_error"(
 	"message" TEXT,
@@ -67,13 +66,13 @@ CREATE OR REPLACE FUNCTION observe."log_error"(
 VOLATILE SECURITY DEFINER PARALLEL UNSAFE 
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c
-AS 'pg_observe-0.2.0', 'log_error_wrapper';
+AS 'MODULE_PATHNAME', 'log_error_wrapper';
 
 -- The activity trigger asks core for the kind of a change
 -- (pg_observe_core::lifecycle::ActivityKind), so the words live in Rust.
 create function observe.activity_kind(from_status text, to_status text, reason text)
 returns text immutable parallel safe
-language c as 'pg_observe-0.2.0', 'activity_kind_wrapper';
+language c as 'MODULE_PATHNAME', 'activity_kind_wrapper';
 
 create or replace function observe.record_issue_activity() returns trigger
 language plpgsql
@@ -169,7 +168,7 @@ comment on function observe.schedule_tick(text) is
 -- what deleting an issue leaves behind (pg_observe/sql/schema.sql).
 create function observe.acting_role()
 returns text strict stable parallel safe
-language c as 'pg_observe-0.2.0', 'acting_role_wrapper';
+language c as 'MODULE_PATHNAME', 'acting_role_wrapper';
 
 alter table observe.events add column writer_role name;
 alter table observe.issue_activity alter column actor set default observe.acting_role();
@@ -477,11 +476,11 @@ $roles$;
 -- scrubber are Rust (pg_observe/src/deploys.rs).
 create function observe.deploy_state_after(current text, incoming text)
 returns text immutable parallel safe
-language c as 'pg_observe-0.2.0', 'deploy_state_after_wrapper';
+language c as 'MODULE_PATHNAME', 'deploy_state_after_wrapper';
 
 create function observe.scrub_payload(payload jsonb)
 returns jsonb stable parallel safe strict
-language c as 'pg_observe-0.2.0', 'scrub_payload_wrapper';
+language c as 'MODULE_PATHNAME', 'scrub_payload_wrapper';
 
 
 create table observe.deployments (

@@ -753,7 +753,7 @@ CREATE  FUNCTION observe."normalize_message"(
 ) RETURNS TEXT /* String */
 IMMUTABLE STRICT PARALLEL SAFE 
 LANGUAGE c /* Rust */
-AS '$libdir/pg_observe', 'normalize_message_wrapper';
+AS '$libdir/pg_observe-0.1.0', 'normalize_message_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -762,7 +762,7 @@ AS '$libdir/pg_observe', 'normalize_message_wrapper';
 CREATE  FUNCTION observe."announce_issue_change"() RETURNS void
 STRICT VOLATILE PARALLEL UNSAFE 
 LANGUAGE c /* Rust */
-AS '$libdir/pg_observe', 'announce_issue_change_wrapper';
+AS '$libdir/pg_observe-0.1.0', 'announce_issue_change_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -776,7 +776,7 @@ CREATE  FUNCTION observe."fingerprint"(
 ) RETURNS TEXT /* Option < String > */
 IMMUTABLE PARALLEL SAFE 
 LANGUAGE c /* Rust */
-AS '$libdir/pg_observe', 'fingerprint_wrapper';
+AS '$libdir/pg_observe-0.1.0', 'fingerprint_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -786,7 +786,7 @@ CREATE  FUNCTION observe."tick"() RETURNS jsonb /* JsonB */
 STRICT VOLATILE SECURITY DEFINER PARALLEL UNSAFE 
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
-AS '$libdir/pg_observe', 'tick_wrapper';
+AS '$libdir/pg_observe-0.1.0', 'tick_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -798,7 +798,7 @@ CREATE  FUNCTION observe."log_error"(
 VOLATILE SECURITY DEFINER PARALLEL UNSAFE  
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
-AS '$libdir/pg_observe', 'log_error_json_wrapper';
+AS '$libdir/pg_observe-0.1.0', 'log_error_json_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -810,7 +810,7 @@ CREATE  FUNCTION observe."log_errors"(
 VOLATILE SECURITY DEFINER PARALLEL UNSAFE 
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
-AS '$libdir/pg_observe', 'log_errors_wrapper';
+AS '$libdir/pg_observe-0.1.0', 'log_errors_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -833,7 +833,7 @@ CREATE  FUNCTION observe."log_error"(
 VOLATILE SECURITY DEFINER PARALLEL UNSAFE 
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
-AS '$libdir/pg_observe', 'log_error_wrapper';
+AS '$libdir/pg_observe-0.1.0', 'log_error_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */

@@ -21,7 +21,9 @@ pub fn raise_capture_error(error: CaptureError) -> ! {
         CaptureError::Event(e) => raise_event_error(e.clone()),
         CaptureError::Settings(_) => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
         CaptureError::Concurrent(_) => PgSqlErrorCode::ERRCODE_T_R_SERIALIZATION_FAILURE,
-        CaptureError::LibraryUpgraded => PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+        CaptureError::LibraryUpgraded | CaptureError::SchemaOutdated { .. } => {
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE
+        }
         CaptureError::Storage(_) | CaptureError::Corrupt(_) => {
             PgSqlErrorCode::ERRCODE_INTERNAL_ERROR
         }

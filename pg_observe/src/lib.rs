@@ -17,6 +17,7 @@ mod pgtime;
 mod settings;
 #[cfg(any(test, feature = "pg_test"))]
 mod tests;
+mod version;
 
 ::pgrx::pg_module_magic!(name, version);
 

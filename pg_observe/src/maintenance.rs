@@ -61,6 +61,9 @@ select (select count(*) from usage) + (select count(*) from drops)";
 #[pg_extern(schema = "observe", volatile, parallel_unsafe, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn tick() -> JsonB {
+    if let Err(e) = crate::version::ensure_current() {
+        crate::errors::raise_capture_error(e);
+    }
     match Spi::connect_mut(|client| -> SpiResult<serde_json::Value> {
         let folded = client
             .update("select observe.fold_counts()", None, &[])?

@@ -16,8 +16,6 @@ use pg_observe_core::scrub::{ScrubConfig, ScrubConfigError, Scrubber};
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::{pg_guard, pg_sys};
 
-use crate::capture::CaptureError;
-
 static SERVICE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 static ENVIRONMENT: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 static RELEASE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
@@ -44,13 +42,10 @@ thread_local! {
     static SUPERSEDED_SESSION: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Refuses to capture in a session that loaded an older pg_observe library
-/// first: it would run with default settings, scrubbing among them.
-pub fn ensure_current_library() -> Result<(), CaptureError> {
-    if SUPERSEDED_SESSION.with(Cell::get) {
-        return Err(CaptureError::LibraryUpgraded);
-    }
-    Ok(())
+/// Whether an older pg_observe library loaded in this session defined the
+/// settings first (see `SUPERSEDED_SESSION`).
+pub fn superseded() -> bool {
+    SUPERSEDED_SESSION.with(Cell::get)
 }
 
 pub fn register() {

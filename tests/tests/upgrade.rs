@@ -155,3 +155,29 @@ async fn upgrading_from_every_released_version_equals_a_fresh_install() {
         );
     }
 }
+
+/// Right after a new build is installed, a database still at the old
+/// version calls the new library; it refuses to capture and says what to do,
+/// instead of failing on whatever the old schema lacks.
+#[tokio::test]
+async fn a_database_at_another_version_is_told_to_upgrade() {
+    let db = TestDb::new().await;
+    db.client
+        .batch_execute("update pg_extension set extversion = '0.1.0' where extname = 'pg_observe'")
+        .await
+        .unwrap();
+    // A session that has not verified the version yet.
+    let session = db.connect().await;
+    let err = session
+        .batch_execute("select observe.log_error('after installing a new build')")
+        .await
+        .expect_err("captured into a schema of another version");
+    assert_eq!(sqlstate(&err), "55000");
+    assert!(
+        message(&err).contains("ALTER EXTENSION pg_observe UPDATE"),
+        "{}",
+        message(&err)
+    );
+    let stored: i64 = db.scalar("select count(*) from observe.events").await;
+    assert_eq!(stored, 0);
+}

@@ -24,6 +24,12 @@ pub enum CaptureError {
     /// was upgraded (see `settings::ensure_current_library`).
     #[error("pg_observe was upgraded while this session was open; reconnect to capture")]
     LibraryUpgraded,
+    /// The database's pg_observe is another version than this library.
+    #[error("pg_observe's library is {library} but this database has pg_observe {installed}: run ALTER EXTENSION pg_observe UPDATE")]
+    SchemaOutdated {
+        installed: String,
+        library: &'static str,
+    },
     /// A stored value that capture cannot read back: a bug, not bad input.
     #[error("pg_observe: reading issue: {0}")]
     Corrupt(String),

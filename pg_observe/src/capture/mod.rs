@@ -13,6 +13,7 @@ mod user_key;
 mod writer;
 
 pub use error::CaptureError;
+pub use issue_cache::installation;
 pub use issue_cache::register;
 pub use plans::{reopen_args, REOPEN};
 
@@ -36,7 +37,7 @@ pub fn capture(input: EventInput) -> Uuid {
 /// statement) still aborts the (sub)transaction: callers that must survive
 /// those run each event in a subtransaction of their own.
 pub fn try_capture(mut input: EventInput) -> Result<Uuid, CaptureError> {
-    settings::ensure_current_library()?;
+    crate::version::ensure_current()?;
     if input.service.is_none() {
         input.service = Some(settings::default_service());
     }

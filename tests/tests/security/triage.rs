@@ -194,7 +194,11 @@ async fn a_deployed_commit_makes_its_release_known() {
         .unwrap();
     let event = "select observe.log_error('card declined', service => 'billing', release => 'billing@3f2a9c1')";
     anon.batch_execute(event).await.unwrap();
-    assert_eq!(status(&db, issue).await, "resolved", "an undeployed commit regressed it");
+    assert_eq!(
+        status(&db, issue).await,
+        "resolved",
+        "an undeployed commit regressed it"
+    );
     db.client
         .batch_execute(
             "select observe.record_deploy_event('vercel', 'evt-1', 'dpl_1', 'ready', now(),
@@ -204,5 +208,9 @@ async fn a_deployed_commit_makes_its_release_known() {
         .await
         .unwrap_or_else(|e| panic!("{}", message(&e)));
     anon.batch_execute(event).await.unwrap();
-    assert_eq!(status(&db, issue).await, "unresolved", "the deployed release regresses it");
+    assert_eq!(
+        status(&db, issue).await,
+        "unresolved",
+        "the deployed release regresses it"
+    );
 }
