@@ -2,6 +2,7 @@
 //! knowledge of *how*. The extension, the edge functions and the benchmarks all
 //! link this crate, so it must never depend on pgrx or on a JavaScript host.
 
+pub mod alerting;
 pub mod budget;
 pub mod deploy;
 pub mod event;
