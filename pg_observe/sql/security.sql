@@ -116,11 +116,30 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
     ('function', 'observe.apply_role_privileges()', null, null),
     -- The alert evaluator queues notifications; the doorbell and its
     -- configuration are the extension's own.
-    ('function', 'observe.enqueue_notification(text, text, text, jsonb, text[], bigint, text, jsonb)', null, null),
+    ('function', 'observe.enqueue_notification(text, text, text, jsonb, text[], bigint, text, jsonb, timestamptz)', null, null),
     ('function', 'observe.ring_dispatch()', null, null),
     ('table', 'observe.dispatch_config', null, null),
     ('function', 'observe.deploy_state_after(text, text)', null, null),
-    ('function', 'observe.scrub_payload(jsonb)', null, null);
+    ('function', 'observe.scrub_payload(jsonb)', null, null),
+
+    -- Alerting (alerting.sql).
+    ('table', 'observe.alert_rules', 'observe_reader', 'SELECT'),
+    ('table', 'observe.alerts', 'observe_reader', 'SELECT'),
+    ('table', 'observe.alert_events', 'observe_reader', 'SELECT'),
+    ('table', 'observe.alert_groups', 'observe_reader', 'SELECT'),
+    ('table', 'observe.silences', 'observe_reader', 'SELECT'),
+    ('table', 'observe.active_alerts', 'observe_reader', 'SELECT'),
+    ('function', 'observe.create_alert_rule(text, text, text, text, text, text, bigint, jsonb, text, double precision, interval, interval, interval, interval, text[], text, jsonb, jsonb, text[], boolean, interval, interval, boolean)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.update_alert_rule(bigint, jsonb)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.delete_alert_rule(bigint)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.evaluate_alerts(timestamptz)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.silence(jsonb, timestamptz, text)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.expire_silence(uuid)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.schedule_jobs()', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.unschedule_jobs()', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.silence_matches(jsonb, jsonb)', 'observe_reader', 'EXECUTE'),
+    ('function', 'observe.fire_event_rules(bigint, text)', null, null),
+    ('function', 'observe.issue_activity_fires_rules()', null, null);
 
 -- Makes the catalog say exactly what observe.role_privileges says: nothing
 -- for PUBLIC (PostgreSQL grants EXECUTE on functions and USAGE on types to

@@ -5,6 +5,7 @@
 
 use pgrx::prelude::*;
 
+mod alerting;
 mod capture;
 mod deploys;
 mod errors;
@@ -73,6 +74,17 @@ extension_sql_file!(
     "../sql/outbox.sql",
     name = "outbox",
     requires = ["schema", "maintenance"]
+);
+extension_sql_file!(
+    "../sql/alerting.sql",
+    name = "alerting",
+    requires = [
+        "schema",
+        "outbox",
+        acting_role,
+        silence_matches,
+        fire_event_rules
+    ]
 );
 extension_sql_file!("../sql/security.sql", name = "security", finalize);
 

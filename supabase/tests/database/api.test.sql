@@ -16,7 +16,10 @@ select functions_are('observe', array[
     'register_release', 'release_known_since',
     'enqueue_notification', 'claim_notifications', 'complete_notification', 'fail_notification',
     'pending_notifications', 'record_delivery', 'configure_dispatch', 'ring_dispatch',
-    'record_deploy_event', 'deploy_state_after', 'scrub_payload'
+    'record_deploy_event', 'deploy_state_after', 'scrub_payload',
+    'create_alert_rule', 'update_alert_rule', 'delete_alert_rule', 'evaluate_alerts', 'silence',
+    'expire_silence', 'silence_matches', 'fire_event_rules', 'issue_activity_fires_rules',
+    'schedule_jobs', 'unschedule_jobs'
 ], 'observe holds exactly the documented functions');
 
 -- Capture
@@ -56,9 +59,9 @@ select function_returns('observe', 'grant_supabase_roles', array[]::text[], 'set
 
 -- The notification outbox and its worker API
 select has_function('observe', 'enqueue_notification',
-    array['text', 'text', 'text', 'jsonb', 'text[]', 'bigint', 'text', 'jsonb']);
+    array['text', 'text', 'text', 'jsonb', 'text[]', 'bigint', 'text', 'jsonb', 'timestamp with time zone']);
 select function_returns('observe', 'enqueue_notification',
-    array['text', 'text', 'text', 'jsonb', 'text[]', 'bigint', 'text', 'jsonb'], 'uuid');
+    array['text', 'text', 'text', 'jsonb', 'text[]', 'bigint', 'text', 'jsonb', 'timestamp with time zone'], 'uuid');
 select has_function('observe', 'claim_notifications', array['integer', 'interval']);
 select function_returns('observe', 'claim_notifications', array['integer', 'interval'], 'setof observe.notifications');
 select has_function('observe', 'complete_notification', array['uuid', 'text']);
@@ -91,7 +94,7 @@ select is_definer('observe', 'fold_counts', array[]::text[]);
 select is_definer('observe', 'schedule_tick', array['text']);
 select is_definer('observe', 'grant_supabase_roles', array[]::text[]);
 select is_definer('observe', 'enqueue_notification',
-    array['text', 'text', 'text', 'jsonb', 'text[]', 'bigint', 'text', 'jsonb']);
+    array['text', 'text', 'text', 'jsonb', 'text[]', 'bigint', 'text', 'jsonb', 'timestamp with time zone']);
 select is_definer('observe', 'claim_notifications', array['integer', 'interval']);
 select is_definer('observe', 'complete_notification', array['uuid', 'text']);
 select is_definer('observe', 'fail_notification', array['uuid', 'text', 'interval', 'boolean']);
@@ -114,7 +117,8 @@ select tables_are('observe', array[
     'issue_groups', 'issue_hashes', 'issue_counts', 'count_queue', 'fold_state', 'issue_users',
     'issue_ignore_counts', 'events', 'issue_activity', 'role_privileges', 'ingest_budgets',
     'ingest_usage', 'ingest_drop_counts', 'known_releases', 'installation',
-    'notifications', 'dispatch_config', 'deployments', 'deployment_events'
+    'notifications', 'dispatch_config', 'deployments', 'deployment_events',
+    'alert_rules', 'alerts', 'alert_events', 'alert_groups', 'silences'
 ], 'observe holds exactly the documented tables');
 select has_table('observe', 'issue_groups', 'table observe.issue_groups');
 select has_table('observe', 'issue_hashes', 'table observe.issue_hashes');
@@ -131,7 +135,7 @@ select has_table('observe', 'deployment_events', 'table observe.deployment_event
 
 -- Views
 select views_are('observe', array['issues', 'issue_overview', 'recent_errors', 'error_rate', 'releases', 'event_counts',
-    'writer_trust', 'ingest_drops', 'dead_notifications', 'deployments_overview'],
+    'writer_trust', 'ingest_drops', 'dead_notifications', 'deployments_overview', 'active_alerts'],
     'observe holds exactly the documented views');
 select has_view('observe', 'issues', 'view observe.issues');
 select has_view('observe', 'issue_overview', 'view observe.issue_overview');

@@ -398,7 +398,7 @@ mod tests {
             active_since: Some(at(0)),
             fired_at: Some(at(0)),
             resolved_at: None,
-            last_held_at: Some(at(0)),
+            keep_firing_since: None,
             value: Some(1.0),
         };
         let key_labels = labels(&[

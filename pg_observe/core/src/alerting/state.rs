@@ -62,8 +62,9 @@ pub struct Alert {
     pub active_since: Option<DateTime<Utc>>,
     pub fired_at: Option<DateTime<Utc>>,
     pub resolved_at: Option<DateTime<Utc>>,
-    /// The last time the condition held, for `keep_firing_for`.
-    pub last_held_at: Option<DateTime<Utc>>,
+    /// The first evaluation that found a firing alert's condition no longer
+    /// holding: `keep_firing_for` counts from there, as Prometheus counts it.
+    pub keep_firing_since: Option<DateTime<Utc>>,
     /// The metric's value at the last change of state.
     pub value: Option<f64>,
 }
@@ -74,7 +75,7 @@ impl Alert {
         active_since: None,
         fired_at: None,
         resolved_at: None,
-        last_held_at: None,
+        keep_firing_since: None,
         value: None,
     };
 }
@@ -99,7 +100,7 @@ pub fn step(
 ) -> (Alert, Option<Change>) {
     let mut next = *alert;
     if holds {
-        next.last_held_at = Some(at);
+        next.keep_firing_since = None;
     }
     let target = match (alert.state, holds) {
         (AlertState::Inactive | AlertState::Resolved, true)
@@ -119,8 +120,9 @@ pub fn step(
         (AlertState::Firing, true) => AlertState::Firing,
         (AlertState::Pending, false) => AlertState::Inactive,
         (AlertState::Firing, false) => {
-            let held = alert.last_held_at.unwrap_or(at);
-            if timing.keep_firing_for > TimeDelta::zero() && at - held < timing.keep_firing_for {
+            let since = alert.keep_firing_since.unwrap_or(at);
+            next.keep_firing_since = Some(since);
+            if at - since < timing.keep_firing_for {
                 AlertState::Firing
             } else {
                 AlertState::Resolved
@@ -144,7 +146,10 @@ pub fn step(
             next.fired_at = Some(at);
             next.resolved_at = None;
         }
-        AlertState::Resolved => next.resolved_at = Some(at),
+        AlertState::Resolved => {
+            next.resolved_at = Some(at);
+            next.keep_firing_since = None;
+        }
         AlertState::Inactive => next.active_since = None,
     }
     next.state = target;
@@ -216,7 +221,7 @@ mod tests {
                 &[true, false, false, true, false, false, false],
                 &timing(0, 2)
             ),
-            [F, F, R, F, F, R, R]
+            [F, F, F, F, F, F, R]
         );
     }
 
