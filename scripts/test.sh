@@ -38,7 +38,7 @@ step "edge crate for wasm32-unknown-unknown with its Deno glue; deno fmt, lint a
 scripts/build-edge.sh
 DENO=$ROOT/tools/node_modules/.bin/deno
 (cd supabase/functions && "$DENO" fmt --check --config deno.json . && "$DENO" lint --config deno.json . &&
-  "$DENO" check --frozen --config deno.json _local/serve.ts alert-dispatch/index.ts deploy-events/index.ts tests/)
+  "$DENO" check --frozen --config deno.json _local/serve.ts */index.ts tests/)
 done_step
 
 step "pure Rust tests (pg_observe_core, and the benchmarks' baselines)"
