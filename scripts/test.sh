@@ -11,7 +11,9 @@
 #   4. pgTAP tests of the SQL API (supabase/tests), run with pg_prove
 #   5. the edge functions end to end: real Deno running the real WASM
 #      (scripts/functions.sh) against that cluster, with local stand-ins
-#      for Resend, Vercel and GitHub
+#      for Resend, Vercel and GitHub, health checks against sites the tests
+#      start (one over HTTPS), and the status page in Debian's headless
+#      Chromium (playwright-core)
 #   6. the criterion benchmarks in test mode (each benchmark runs once)
 # Benchmarks proper: scripts/bench.sh.
 set -euo pipefail
