@@ -9,6 +9,7 @@ pub mod event;
 pub mod fingerprint;
 pub mod flood;
 pub mod headers;
+pub mod health;
 pub mod interrupt;
 pub mod lifecycle;
 pub mod limits;

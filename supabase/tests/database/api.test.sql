@@ -2,7 +2,7 @@
 -- argument types and return type, who it runs as, its volatility, and the
 -- tables, views and types analysts query.
 begin;
-select plan(93);
+select plan(105);
 
 select has_schema('observe', 'schema observe exists');
 
@@ -19,7 +19,11 @@ select functions_are('observe', array[
     'record_deploy_event', 'deploy_state_after', 'scrub_payload',
     'create_alert_rule', 'update_alert_rule', 'delete_alert_rule', 'evaluate_alerts', 'silence',
     'expire_silence', 'silence_matches', 'fire_event_rules', 'issue_activity_fires_rules',
-    'schedule_jobs', 'unschedule_jobs'
+    'schedule_jobs', 'unschedule_jobs',
+    'grade_headers', 'check_health_conditions', 'check_health_check', 'evaluate_health_conditions',
+    'create_health_check', 'update_health_check', 'delete_health_check', 'due_health_checks',
+    'record_health_result', 'run_health_checks',
+    'spend_ingest_budget', 'web_vital_rating', 'ingest_url', 'record_web_vitals', 'record_csp_reports'
 ], 'observe holds exactly the documented functions');
 
 -- Capture
@@ -81,6 +85,26 @@ select has_function('observe', 'record_deploy_event',
 select function_returns('observe', 'record_deploy_event',
     array['text', 'text', 'text', 'text', 'timestamp with time zone', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb'], 'jsonb');
 
+-- Health checks and ingest
+select function_returns('observe', 'grade_headers', array['jsonb'], 'jsonb');
+select function_returns('observe', 'create_health_check',
+    array['text', 'text', 'text[]', 'interval', 'interval', 'text', 'text', 'jsonb', 'text', 'integer', 'integer', 'boolean'],
+    'bigint');
+select function_returns('observe', 'update_health_check',
+    array['bigint', 'text', 'text', 'text[]', 'interval', 'interval', 'text', 'text', 'jsonb', 'text', 'integer', 'integer', 'boolean'],
+    'observe.health_checks');
+select function_returns('observe', 'delete_health_check', array['bigint'], 'boolean');
+select function_returns('observe', 'record_health_result',
+    array['bigint', 'jsonb', 'integer', 'double precision', 'jsonb', 'text', 'timestamp with time zone', 'text'], 'jsonb');
+select function_returns('observe', 'run_health_checks', array[]::text[], 'jsonb');
+select function_returns('observe', 'record_web_vitals', array['jsonb'], 'integer');
+select function_returns('observe', 'record_csp_reports', array['jsonb'], 'integer');
+select is_definer('observe', 'record_health_result',
+    array['bigint', 'jsonb', 'integer', 'double precision', 'jsonb', 'text', 'timestamp with time zone', 'text']);
+select is_definer('observe', 'record_web_vitals', array['jsonb']);
+select is_definer('observe', 'record_csp_reports', array['jsonb']);
+select volatility_is('observe', 'grade_headers', array['jsonb'], 'immutable');
+
 -- Callers need EXECUTE only: everything that writes runs as the owner.
 select is_definer('observe', 'log_error',
     array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone']);
@@ -118,7 +142,8 @@ select tables_are('observe', array[
     'issue_ignore_counts', 'events', 'issue_activity', 'role_privileges', 'ingest_budgets',
     'ingest_usage', 'ingest_drop_counts', 'known_releases', 'installation',
     'notifications', 'dispatch_config', 'deployments', 'deployment_events',
-    'alert_rules', 'alerts', 'alert_events', 'alert_groups', 'silences'
+    'alert_rules', 'alerts', 'alert_events', 'alert_groups', 'silences',
+    'health_checks', 'health_results', 'health_transitions', 'health_probes', 'web_vitals', 'csp_reports'
 ], 'observe holds exactly the documented tables');
 select has_table('observe', 'issue_groups', 'table observe.issue_groups');
 select has_table('observe', 'issue_hashes', 'table observe.issue_hashes');
@@ -135,7 +160,8 @@ select has_table('observe', 'deployment_events', 'table observe.deployment_event
 
 -- Views
 select views_are('observe', array['issues', 'issue_overview', 'recent_errors', 'error_rate', 'releases', 'event_counts',
-    'writer_trust', 'ingest_drops', 'dead_notifications', 'deployments_overview', 'active_alerts'],
+    'writer_trust', 'ingest_drops', 'dead_notifications', 'deployments_overview', 'active_alerts',
+    'health_status', 'uptime', 'health_failures', 'web_vitals_p75', 'csp_violations'],
     'observe holds exactly the documented views');
 select has_view('observe', 'issues', 'view observe.issues');
 select has_view('observe', 'issue_overview', 'view observe.issue_overview');

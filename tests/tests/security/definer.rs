@@ -14,6 +14,7 @@ const ENTRY_POINTS: &[&str] = &[
     "select observe.schedule_tick()",
     "select observe.schedule_jobs()",
     "select observe.unschedule_jobs()",
+    "select observe.run_health_checks()",
 ];
 
 /// Calls that would reach pg_net when it is installed, and do their job
