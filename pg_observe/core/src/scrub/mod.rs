@@ -15,7 +15,8 @@
 //!    vendor tokens), in one scan where the match that starts first wins, so
 //!    a header reads `Bearer [Filtered]` rather than `Bearer [jwt]`;
 //! 4. `key=value` with a sensitive key, after the shape rules, so `apikey=eyJ…`
-//!    keeps the more telling `[jwt]`;
+//!    keeps the more telling `[jwt]`; then PostgreSQL's
+//!    `Key (col)=(value)` details, judged by the same keys;
 //! 5. card numbers, after `key=value`, so `card_number=…` stays `[Filtered]`;
 //! 6. IP addresses, when enabled;
 //! 7. the configured extra patterns, last, so they see the built-in markers
@@ -29,6 +30,7 @@
 mod cards;
 mod ip;
 mod json;
+mod key_detail;
 mod key_value;
 mod keys;
 mod patterns;
@@ -76,6 +78,7 @@ const RULE_FORMATS: &[(&str, &str)] = &[
     ("url_credentials", "RFC 3986 section 3.2.1 (userinfo)"),
     ("email", "RFC 5322 section 3.4.1 (addr-spec)"),
     ("sensitive_key_value", "the sensitive key names in scrub/keys.rs"),
+    ("postgres_key_detail", "PostgreSQL errdetail \"Key (%s)=(%s)\""),
     ("payment_card", "ISO/IEC 7812 (issuer ranges, Luhn)"),
     ("ip_address", "RFC 791, RFC 4291 (opt-in)"),
 ];
@@ -175,6 +178,9 @@ impl Scrubber {
         apply(&mut text, tokens::tokens);
         apply(&mut text, |text, edits| {
             key_value::key_values(text, &self.keys, edits);
+        });
+        apply(&mut text, |text, edits| {
+            key_detail::key_details(text, &self.keys, edits);
         });
         apply(&mut text, cards::cards);
         if self.scrub_ip_addresses {
