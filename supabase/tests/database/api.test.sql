@@ -2,7 +2,7 @@
 -- argument types and return type, who it runs as, its volatility, and the
 -- tables, views and types analysts query.
 begin;
-select plan(93);
+select plan(97);
 
 select has_schema('observe', 'schema observe exists');
 
@@ -16,19 +16,27 @@ select functions_are('observe', array[
     'register_release', 'release_known_since',
     'enqueue_notification', 'claim_notifications', 'complete_notification', 'fail_notification',
     'pending_notifications', 'record_delivery', 'configure_dispatch', 'ring_dispatch',
-    'record_deploy_event', 'deploy_state_after', 'scrub_payload'
+    'record_deploy_event', 'deploy_state_after', 'scrub_payload', 'capture_stats'
 ], 'observe holds exactly the documented functions');
 
 -- Capture
 select has_function('observe', 'log_error',
-    array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone']);
+    array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone', 'boolean']);
 select function_returns('observe', 'log_error',
-    array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone'],
+    array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone', 'boolean'],
     'uuid');
 select has_function('observe', 'log_error', array['jsonb']);
 select function_returns('observe', 'log_error', array['jsonb'], 'uuid');
 select has_function('observe', 'log_errors', array['jsonb']);
 select function_returns('observe', 'log_errors', array['jsonb'], 'integer');
+
+-- Server-side capture
+select has_function('observe', 'capture_stats', array[]::text[]);
+select function_returns('observe', 'capture_stats', array[]::text[], 'setof record');
+select isnt_definer('observe', 'capture_stats', array[]::text[]);
+select is((select preloaded from observe.capture_stats()),
+    current_setting('shared_preload_libraries') like '%pg_observe%',
+    'capture_stats() reports whether pg_observe is preloaded');
 
 -- Grouping helpers
 select has_function('observe', 'normalize_message', array['text']);
@@ -80,7 +88,7 @@ select function_returns('observe', 'record_deploy_event',
 
 -- Callers need EXECUTE only: everything that writes runs as the owner.
 select is_definer('observe', 'log_error',
-    array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone']);
+    array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone', 'boolean']);
 select is_definer('observe', 'log_error', array['jsonb']);
 select is_definer('observe', 'log_errors', array['jsonb']);
 select is_definer('observe', 'resolve_issue', array['bigint', 'text']);

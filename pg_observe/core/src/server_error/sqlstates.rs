@@ -18,6 +18,12 @@ pub struct Pattern {
 const CLASS_MASK: i32 = (1 << 12) - 1;
 
 impl Pattern {
+    /// A placeholder for fixed arrays of patterns; matches only `00000`.
+    pub const EMPTY: Pattern = Pattern {
+        packed: 0,
+        class: false,
+    };
+
     pub fn matches(&self, sqlerrcode: i32) -> bool {
         if self.class {
             sqlerrcode & CLASS_MASK == self.packed
