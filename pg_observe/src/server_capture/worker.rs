@@ -55,6 +55,14 @@ pub extern "C-unwind" fn pg_observe_capture_worker(arg: pg_sys::Datum) {
             pg_sys::BGWORKER_BYPASS_ALLOWCONN,
         );
         pg_sys::pgstat_report_appname(c"pg_observe capture worker".as_ptr());
+        // What it stores must outlive a crash that follows: no asynchronous
+        // commit for this worker, whatever the server's default.
+        pg_sys::SetConfigOption(
+            c"synchronous_commit".as_ptr(),
+            c"on".as_ptr(),
+            pg_sys::GucContext::PGC_SUSET,
+            pg_sys::GucSource::PGC_S_OVERRIDE,
+        );
     }
     let mut idle_since = Instant::now();
     let mut stopping_since = None;
