@@ -91,7 +91,7 @@ impl Ring {
     /// aligned to `ALIGN`, and zeroed (all records free) before first use;
     /// `capacity` is a multiple of `ALIGN`.
     pub unsafe fn new(data: *mut u8, capacity: usize) -> Ring {
-        debug_assert!(capacity % ALIGN == 0 && (data as usize) % ALIGN == 0);
+        debug_assert!(capacity.is_multiple_of(ALIGN) && (data as usize).is_multiple_of(ALIGN));
         Ring { data, capacity }
     }
 

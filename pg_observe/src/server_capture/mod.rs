@@ -25,6 +25,7 @@ pub fn register() {
     settings::register();
     // SAFETY: a flag PostgreSQL sets while it loads preloaded libraries.
     if unsafe { pg_sys::process_shared_preload_libraries_in_progress } {
+        settings::register_ring_size();
         shared::request();
         hook::install();
         launcher::register();

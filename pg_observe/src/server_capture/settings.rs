@@ -120,6 +120,11 @@ pub fn register() {
         GucContext::Suset,
         GucFlags::default(),
     );
+}
+
+/// Defines `observe.capture_ring_size`, which only a preloaded library can:
+/// it sizes shared memory, reserved once at server start.
+pub fn register_ring_size() {
     GucRegistry::define_int_guc(
         c"observe.capture_ring_size",
         c"Shared memory for captured errors waiting to be stored.",

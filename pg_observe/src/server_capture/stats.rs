@@ -13,6 +13,9 @@ use super::shared;
 /// Captured, dropped, stored, failed, skipped and pending records, the
 /// ring's use, how long the oldest pending record has waited, and the last
 /// storing error.
+// pgrx reads the row's columns from the signature itself, so they cannot
+// move into a type alias.
+#[allow(clippy::type_complexity)]
 #[pg_extern(schema = "observe", volatile)]
 fn capture_stats() -> TableIterator<
     'static,
