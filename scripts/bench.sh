@@ -8,6 +8,8 @@
 #   4. edge functions: .wasm size, cold start under Deno, the WASM call's
 #      per-request cost vs the same handler without it, and dispatch
 #      throughput against the Resend stand-in's 2 requests/s
+#   5. ingest: 100 concurrent clients at 1000 requests/min and saturated,
+#      against the same Deno answering 204 without pg_observe
 # Writes the figures, the commands and the machine to benches/RESULTS.md.
 # Takes about 20 minutes; run it on an otherwise idle machine.
 set -euo pipefail
@@ -28,6 +30,8 @@ echo "== SQL fingerprint"
 benches/sql/fingerprint.sh | tee "$LOG/fingerprint.md"
 echo "== edge functions"
 benches/edge/run.sh | tee "$LOG/edge.md"
+echo "== ingest"
+benches/edge/ingest.sh | tee "$LOG/ingest.md"
 
 # The row the foundation issue sets its target on.
 hot8=$(awk -F'|' '$2 ~ /durable/ && $3 ~ /default/ && $4 ~ / 8 / && $5 ~ /log_error_hot/ {gsub(/ /, "", $7); print $7}' "$LOG/pgbench.md")
@@ -103,5 +107,18 @@ process and run. Dispatch sends through the Resend stand-in
 default 2 requests per second: the pace, not pg_observe, sets the time.
 
 $(cat "$LOG/edge.md")
+
+## 5. Ingest under load (Deno, 100 concurrent clients)
+
+\`benches/edge/ingest.sh\`
+
+100 clients, each with its own address, post a batch of 5 web-vitals
+beacons (\`text/plain\`, as \`navigator.sendBeacon\` sends) to the ingest
+function, which parses them in Rust/WASM and writes them as the untrusted
+\`observe_ingest\` role (budgets raised so every beacon is stored; durable
+commits). The baseline is a Deno server in the same process as the load
+generator answering 204 without reading a database, under the same load.
+
+$(cat "$LOG/ingest.md")
 EOF
 echo "== wrote benches/RESULTS.md (target row: $hot8, $verdict)"

@@ -13,7 +13,9 @@
 #   4. pgTAP tests of the SQL API (supabase/tests), run with pg_prove
 #   5. the edge functions end to end: real Deno running the real WASM
 #      (scripts/functions.sh) against that cluster, with local stand-ins
-#      for Resend, Vercel and GitHub
+#      for Resend, Vercel and GitHub, health checks against sites the tests
+#      start (one over HTTPS), and the status page in Debian's headless
+#      Chromium (playwright-core)
 #   6. the criterion benchmarks in test mode (each benchmark runs once)
 # Benchmarks proper: scripts/bench.sh.
 set -euo pipefail
@@ -40,7 +42,7 @@ step "edge crate for wasm32-unknown-unknown with its Deno glue; deno fmt, lint a
 scripts/build-edge.sh
 DENO=$ROOT/tools/node_modules/.bin/deno
 (cd supabase/functions && "$DENO" fmt --check --config deno.json . && "$DENO" lint --config deno.json . &&
-  "$DENO" check --frozen --config deno.json _local/serve.ts alert-dispatch/index.ts deploy-events/index.ts tests/)
+  "$DENO" check --frozen --config deno.json _local/serve.ts */index.ts tests/)
 done_step
 
 step "pure Rust tests (pg_observe_core, and the benchmarks' baselines)"

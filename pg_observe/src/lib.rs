@@ -5,10 +5,12 @@
 
 use pgrx::prelude::*;
 
+mod alerting;
 mod capture;
 mod deploys;
 mod errors;
 mod grouping;
+mod health;
 mod jsonb;
 mod lifecycle;
 mod log_error;
@@ -74,6 +76,38 @@ extension_sql_file!(
     "../sql/outbox.sql",
     name = "outbox",
     requires = ["schema", "maintenance"]
+);
+extension_sql_file!(
+    "../sql/health.sql",
+    name = "health",
+    requires = [
+        "schema",
+        "maintenance",
+        health::grade_headers,
+        health::check_health_conditions,
+        health::evaluate_health_conditions
+    ]
+);
+extension_sql_file!(
+    "../sql/ingest.sql",
+    name = "ingest",
+    requires = [
+        "trust",
+        acting_role,
+        deploys::scrub_payload,
+        health::spend_ingest_budget
+    ]
+);
+extension_sql_file!(
+    "../sql/alerting.sql",
+    name = "alerting",
+    requires = [
+        "schema",
+        "outbox",
+        acting_role,
+        silence_matches,
+        fire_event_rules
+    ]
 );
 extension_sql_file!("../sql/security.sql", name = "security", finalize);
 

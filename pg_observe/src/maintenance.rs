@@ -56,6 +56,19 @@ with usage as (
 )
 select (select count(*) from usage) + (select count(*) from drops)";
 
+/// Health-check results, web vitals and CSP groups not seen for 30 days
+/// (README, "Health checks" and "Ingest"): what the views read is the last
+/// 30 days at most.
+const FORGET_PROBES_AND_BEACONS: &str = "
+with results as (
+    delete from observe.health_results where checked_at < now() - interval '30 days' returning 1
+), vitals as (
+    delete from observe.web_vitals where received_at < now() - interval '30 days' returning 1
+), reports as (
+    delete from observe.csp_reports where last_seen < now() - interval '30 days' returning 1
+)
+select (select count(*) from results) + (select count(*) from vitals) + (select count(*) from reports)";
+
 /// Folds the count queue, wakes ignored issues whose condition has run out
 /// and compacts old counter rows; returns what it did as JSON.
 #[pg_extern(schema = "observe", volatile, parallel_unsafe, security_definer)]
@@ -99,11 +112,16 @@ fn tick() -> JsonB {
             .update(FORGET_INGEST_USAGE, None, &[])?
             .first()
             .get_one::<i64>()?;
+        let expired = client
+            .update(FORGET_PROBES_AND_BEACONS, None, &[])?
+            .first()
+            .get_one::<i64>()?;
         Ok(json!({
             "folded": folded.unwrap_or(0),
             "woken": due.len(),
             "compacted_rows": compacted.unwrap_or(0),
             "ingest_rows_forgotten": forgotten.unwrap_or(0),
+            "expired_rows": expired.unwrap_or(0),
         }))
     }) {
         Ok(summary) => JsonB(summary),

@@ -216,3 +216,25 @@ pub async fn capture_and_read(
         .await
         .unwrap_or_else(|e| panic!("reading event {id}: {e}"))
 }
+
+/// Installs the test double of pg_net's SQL surface (tests/fixtures/
+/// pg_net_double): pg_net itself is not packaged for this PostgreSQL.
+pub fn install_pg_net_double() {
+    let output = std::process::Command::new("pg_config")
+        .arg("--sharedir")
+        .output()
+        .expect("pg_config");
+    let extension_dir = format!(
+        "{}/extension",
+        String::from_utf8(output.stdout).unwrap().trim()
+    );
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/pg_net_double");
+    for file in ["pg_net.control", "pg_net--0.0.0-double.sql"] {
+        let wanted = std::fs::read(format!("{fixtures}/{file}")).unwrap();
+        let target = format!("{extension_dir}/{file}");
+        if std::fs::read(&target).ok().as_ref() != Some(&wanted) {
+            std::fs::write(&target, &wanted)
+                .unwrap_or_else(|e| panic!("installing the pg_net double into {target}: {e}"));
+        }
+    }
+}

@@ -84,6 +84,32 @@ pub fn store_processed(
     store::store(event, writer, Some(id))
 }
 
+/// Takes `events` and `bytes` from the acting role's per-minute budgets when
+/// it is an untrusted writer (trusted writers spend nothing); returns the
+/// reason when they do not fit, after counting the drop. For the other
+/// public writes (web vitals, CSP reports), which store no issue.
+pub fn spend_untrusted_budget(
+    events: i64,
+    bytes: i64,
+) -> Result<Option<&'static str>, CaptureError> {
+    crate::version::ensure_current()?;
+    let writer = writer::current();
+    if writer.trust != pg_observe_core::lifecycle::Writer::Untrusted {
+        return Ok(None);
+    }
+    let wanted = pg_observe_core::budget::Amounts {
+        new_issues: 0,
+        events,
+        bytes,
+    };
+    let verdict = pgrx::spi::Spi::connect_mut(|client| {
+        plans::with_plans(client, |client, plans| {
+            budgets::spend(client, plans, &writer.name, store::backend_slot(), wanted)
+        })
+    })??;
+    Ok(verdict.err().map(|reason| reason.as_str()))
+}
+
 /// Bound on each of capture's backend-local maps; past it a map starts over.
 const CACHE_ENTRIES: usize = 10_000;
 

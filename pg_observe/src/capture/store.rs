@@ -53,7 +53,7 @@ fn seeded_rng() -> fastrand::Rng {
     }
 }
 
-fn backend_slot() -> i16 {
+pub(super) fn backend_slot() -> i16 {
     // SAFETY: MyBackendId is set once at backend start and only read here.
     let backend = unsafe { pg_sys::MyBackendId };
     backend.rem_euclid(SLOTS) as i16

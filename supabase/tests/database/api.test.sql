@@ -2,7 +2,7 @@
 -- argument types and return type, who it runs as, its volatility, and the
 -- tables, views and types analysts query.
 begin;
-select plan(97);
+select plan(109);
 
 select has_schema('observe', 'schema observe exists');
 
@@ -16,7 +16,15 @@ select functions_are('observe', array[
     'register_release', 'release_known_since',
     'enqueue_notification', 'claim_notifications', 'complete_notification', 'fail_notification',
     'pending_notifications', 'record_delivery', 'configure_dispatch', 'ring_dispatch',
-    'record_deploy_event', 'deploy_state_after', 'scrub_payload', 'capture_stats'
+    'record_deploy_event', 'deploy_state_after', 'scrub_payload',
+    'create_alert_rule', 'update_alert_rule', 'delete_alert_rule', 'evaluate_alerts', 'silence',
+    'expire_silence', 'silence_matches', 'fire_event_rules', 'issue_activity_fires_rules',
+    'schedule_jobs', 'unschedule_jobs',
+    'grade_headers', 'check_health_conditions', 'check_health_check', 'evaluate_health_conditions',
+    'create_health_check', 'update_health_check', 'delete_health_check', 'due_health_checks',
+    'record_health_result', 'run_health_checks',
+    'spend_ingest_budget', 'web_vital_rating', 'ingest_url', 'record_web_vitals', 'record_csp_reports',
+    'capture_stats'
 ], 'observe holds exactly the documented functions');
 
 -- Capture
@@ -64,9 +72,9 @@ select function_returns('observe', 'grant_supabase_roles', array[]::text[], 'set
 
 -- The notification outbox and its worker API
 select has_function('observe', 'enqueue_notification',
-    array['text', 'text', 'text', 'jsonb', 'text[]', 'bigint', 'text', 'jsonb']);
+    array['text', 'text', 'text', 'jsonb', 'text[]', 'bigint', 'text', 'jsonb', 'timestamp with time zone']);
 select function_returns('observe', 'enqueue_notification',
-    array['text', 'text', 'text', 'jsonb', 'text[]', 'bigint', 'text', 'jsonb'], 'uuid');
+    array['text', 'text', 'text', 'jsonb', 'text[]', 'bigint', 'text', 'jsonb', 'timestamp with time zone'], 'uuid');
 select has_function('observe', 'claim_notifications', array['integer', 'interval']);
 select function_returns('observe', 'claim_notifications', array['integer', 'interval'], 'setof observe.notifications');
 select has_function('observe', 'complete_notification', array['uuid', 'text']);
@@ -86,6 +94,26 @@ select has_function('observe', 'record_deploy_event',
 select function_returns('observe', 'record_deploy_event',
     array['text', 'text', 'text', 'text', 'timestamp with time zone', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb'], 'jsonb');
 
+-- Health checks and ingest
+select function_returns('observe', 'grade_headers', array['jsonb'], 'jsonb');
+select function_returns('observe', 'create_health_check',
+    array['text', 'text', 'text[]', 'interval', 'interval', 'text', 'text', 'jsonb', 'text', 'integer', 'integer', 'boolean'],
+    'bigint');
+select function_returns('observe', 'update_health_check',
+    array['bigint', 'text', 'text', 'text[]', 'interval', 'interval', 'text', 'text', 'jsonb', 'text', 'integer', 'integer', 'boolean'],
+    'observe.health_checks');
+select function_returns('observe', 'delete_health_check', array['bigint'], 'boolean');
+select function_returns('observe', 'record_health_result',
+    array['bigint', 'jsonb', 'integer', 'double precision', 'jsonb', 'text', 'timestamp with time zone', 'text'], 'jsonb');
+select function_returns('observe', 'run_health_checks', array[]::text[], 'jsonb');
+select function_returns('observe', 'record_web_vitals', array['jsonb'], 'integer');
+select function_returns('observe', 'record_csp_reports', array['jsonb'], 'integer');
+select is_definer('observe', 'record_health_result',
+    array['bigint', 'jsonb', 'integer', 'double precision', 'jsonb', 'text', 'timestamp with time zone', 'text']);
+select is_definer('observe', 'record_web_vitals', array['jsonb']);
+select is_definer('observe', 'record_csp_reports', array['jsonb']);
+select volatility_is('observe', 'grade_headers', array['jsonb'], 'immutable');
+
 -- Callers need EXECUTE only: everything that writes runs as the owner.
 select is_definer('observe', 'log_error',
     array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone', 'boolean']);
@@ -99,7 +127,7 @@ select is_definer('observe', 'fold_counts', array[]::text[]);
 select is_definer('observe', 'schedule_tick', array['text']);
 select is_definer('observe', 'grant_supabase_roles', array[]::text[]);
 select is_definer('observe', 'enqueue_notification',
-    array['text', 'text', 'text', 'jsonb', 'text[]', 'bigint', 'text', 'jsonb']);
+    array['text', 'text', 'text', 'jsonb', 'text[]', 'bigint', 'text', 'jsonb', 'timestamp with time zone']);
 select is_definer('observe', 'claim_notifications', array['integer', 'interval']);
 select is_definer('observe', 'complete_notification', array['uuid', 'text']);
 select is_definer('observe', 'fail_notification', array['uuid', 'text', 'interval', 'boolean']);
@@ -122,7 +150,9 @@ select tables_are('observe', array[
     'issue_groups', 'issue_hashes', 'issue_counts', 'count_queue', 'fold_state', 'issue_users',
     'issue_ignore_counts', 'events', 'issue_activity', 'role_privileges', 'ingest_budgets',
     'ingest_usage', 'ingest_drop_counts', 'known_releases', 'installation',
-    'notifications', 'dispatch_config', 'deployments', 'deployment_events'
+    'notifications', 'dispatch_config', 'deployments', 'deployment_events',
+    'alert_rules', 'alerts', 'alert_events', 'alert_groups', 'silences',
+    'health_checks', 'health_results', 'health_transitions', 'health_probes', 'web_vitals', 'csp_reports'
 ], 'observe holds exactly the documented tables');
 select has_table('observe', 'issue_groups', 'table observe.issue_groups');
 select has_table('observe', 'issue_hashes', 'table observe.issue_hashes');
@@ -139,7 +169,8 @@ select has_table('observe', 'deployment_events', 'table observe.deployment_event
 
 -- Views
 select views_are('observe', array['issues', 'issue_overview', 'recent_errors', 'error_rate', 'releases', 'event_counts',
-    'writer_trust', 'ingest_drops', 'dead_notifications', 'deployments_overview'],
+    'writer_trust', 'ingest_drops', 'dead_notifications', 'deployments_overview', 'active_alerts',
+    'health_status', 'uptime', 'health_failures', 'web_vitals_p75', 'csp_violations'],
     'observe holds exactly the documented views');
 select has_view('observe', 'issues', 'view observe.issues');
 select has_view('observe', 'issue_overview', 'view observe.issue_overview');
