@@ -22,8 +22,10 @@ use super::{hook, settings, shared, wait};
 use crate::capture::{self, role_name, writer_of};
 use crate::pgtime::from_pg_micros;
 
-/// Records stored per transaction.
-const BATCH: usize = 100;
+/// Records stored per transaction, each in a subtransaction: fewer than
+/// the 64 subtransaction ids a backend caches, past which every snapshot in
+/// the cluster would have to consult pg_subtrans.
+const BATCH: usize = 50;
 /// How long a worker waits for more before it exits; short, because a
 /// connected worker makes DROP DATABASE wait for it.
 const IDLE_EXIT: Duration = Duration::from_secs(2);
