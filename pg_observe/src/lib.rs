@@ -16,6 +16,7 @@ mod lifecycle;
 mod log_error;
 mod maintenance;
 mod pgtime;
+mod server_capture;
 mod settings;
 #[cfg(any(test, feature = "pg_test"))]
 mod tests;
@@ -114,6 +115,7 @@ extension_sql_file!("../sql/security.sql", name = "security", finalize);
 pub extern "C-unwind" fn _PG_init() {
     settings::register();
     capture::register();
+    server_capture::register();
     pg_observe_core::interrupt::install(check_for_interrupts);
 }
 
