@@ -61,8 +61,14 @@ start() {
     tail -n 5 "$PGDIR/server.log" >&2
     exit 1
   fi
-  psql_admin -tAc "select 1 from pg_database where datname = '$CRON_DB'" | grep -q 1 \
-    || psql_admin -qc "create database $CRON_DB"
+  if ! psql_admin -tAc "select 1 from pg_database where datname = '$CRON_DB'" | grep -q 1; then
+    # pg_cron's scheduler may not notice an extension created after it
+    # started (on a fresh cluster jobs then never ran), so the database gets
+    # pg_cron first and the scheduler starts once more with both in place.
+    psql_admin -qc "create database $CRON_DB"
+    psql -X -h 127.0.0.1 -p "$PGPORT" -U postgres -d "$CRON_DB" -v ON_ERROR_STOP=1 -qc "create extension pg_cron"
+    as_pg "$PGBIN/pg_ctl" -D "$DATA" -l "$PGDIR/server.log" -w -t 60 restart >/dev/null
+  fi
   # The cron tests share this database across runs; an extension created
   # there by an older build would keep that build's SQL beside the new
   # library, so each start leaves them to create the current one.

@@ -41,6 +41,15 @@ select service, environment, minute::time(0) as minute, events, issues
 \echo '\n== observe.issue_activity: the feed alert rules will evaluate'
 select issue_id, kind, from_status, to_status, reason, at::time(0) as at
   from observe.issue_activity order by id desc limit 10;
+
+\echo '\n== observe.evaluate_alerts(): the seeded rules over the demo data'
+select observe.evaluate_alerts() as evaluation;
+
+\echo '\n== observe.active_alerts: what is pending or firing'
+select rule, severity, labels, state, value from observe.active_alerts order by severity, rule;
+
+\echo '\n== observe.notifications: the outbox the dispatch function drains, one e-mail per alert group'
+select kind, status, subject from observe.notifications order by created_at;
 SQL
 
 echo
