@@ -20,12 +20,14 @@ ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 HERE=$ROOT/benches/pgbench/alert_rules
 ROUNDS=${ROUNDS:-3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
-export PGDIR=$ROOT/target/pg-bench-rules PGPORT=${PGPORT:-5493} PG_DURABLE=1
+export PGDIR=$ROOT/target/pg-bench-rules PGPORT=${PGPORT:-5491} PG_DURABLE=1
 WORKLOAD=$ROOT/benches/pgbench/log_error_distinct.sql
 
 "$ROOT/scripts/cluster.sh" fresh >/dev/null
+STOP=$(mktemp -u)
 evaluator=
-trap '[ -z "$evaluator" ] || kill "$evaluator" 2>/dev/null; "$ROOT/scripts/cluster.sh" stop' EXIT
+# The evaluator finishes its call before the cluster stops.
+trap 'touch "$STOP"; [ -z "$evaluator" ] || wait "$evaluator"; rm -f "$STOP"; "$ROOT/scripts/cluster.sh" stop' EXIT
 psql_q() { psql -X -q -t -A -h 127.0.0.1 -p "$PGPORT" -U postgres -v ON_ERROR_STOP=1 "$@"; }
 for db in observe_rules_none observe_rules_50; do
   psql_q -d postgres -c "create database $db" -c "alter database $db set synchronous_commit = off"
@@ -48,7 +50,10 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2
 for db in observe_rules_none observe_rules_50; do
   pgbench -n -M prepared -h 127.0.0.1 -p "$PGPORT" -U postgres -c 2 -j 2 -t 2000 -f "$WORKLOAD" "$db" >/dev/null
 done
-(while sleep 10; do psql_q -d observe_rules_50 -c "select observe.evaluate_alerts()" >/dev/null; done) &
+(while [ ! -e "$STOP" ]; do
+  psql_q -d observe_rules_50 -c "select observe.evaluate_alerts()" >/dev/null
+  for _ in $(seq 10); do [ -e "$STOP" ] || sleep 1; done
+done) &
 evaluator=$!
 
 printf '%s enabled rules; evaluator every 10 s in the database with rules.\n\n' "$rules"

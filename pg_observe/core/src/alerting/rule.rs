@@ -335,10 +335,15 @@ impl RuleArgs {
             seen.push(label);
         }
         let matches = object("match", self.matches)?;
-        if matches.values().any(|v| !v.is_string()) {
+        // Equality on one value: nested objects and arrays would turn
+        // containment into "contains", which is not what a filter says.
+        if matches
+            .values()
+            .any(|v| !(v.is_string() || v.is_number() || v.is_boolean()))
+        {
             return Err(refuse(
                 "match",
-                "values must be strings (tag or context equality)",
+                "values must be strings, numbers or booleans (tag or context equality)",
             ));
         }
         if metric == Metric::WebVitalP75 {
@@ -611,6 +616,20 @@ mod tests {
             (
                 RuleArgs {
                     matches: Some(json!([1])),
+                    ..args()
+                },
+                "match",
+            ),
+            (
+                RuleArgs {
+                    matches: Some(json!({"order": {"id": 42}})),
+                    ..args()
+                },
+                "match",
+            ),
+            (
+                RuleArgs {
+                    matches: Some(json!({"order_id": null})),
                     ..args()
                 },
                 "match",
