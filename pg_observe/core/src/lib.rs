@@ -18,4 +18,5 @@ pub mod process;
 pub mod release;
 pub mod sampling;
 pub mod scrub;
+pub mod sentry;
 pub mod stack;

@@ -16,11 +16,14 @@ pub use error::CaptureError;
 pub use issue_cache::installation;
 pub use issue_cache::register;
 pub use plans::{reopen_args, REOPEN};
+pub use store::backend_slot;
+pub use writer::{current as current_writer, WriterRole};
 
 use std::collections::HashMap;
 use std::hash::Hash;
 
 use chrono::Utc;
+use pg_observe_core::budget::DropReason;
 use pg_observe_core::event::EventInput;
 use pg_observe_core::process::{process, Pipeline};
 use pgrx::Uuid;
@@ -36,7 +39,24 @@ pub fn capture(input: EventInput) -> Uuid {
 /// `capture` without raising. An error inside PostgreSQL itself (a failed
 /// statement) still aborts the (sub)transaction: callers that must survive
 /// those run each event in a subtransaction of their own.
-pub fn try_capture(mut input: EventInput) -> Result<Uuid, CaptureError> {
+pub fn try_capture(input: EventInput) -> Result<Uuid, CaptureError> {
+    try_capture_as(input, &writer::current()).map(|captured| captured.id)
+}
+
+/// What became of a captured event.
+pub struct Captured {
+    pub id: Uuid,
+    /// The untrusted writer's budget that kept it from being stored (the
+    /// drop is counted in `observe.ingest_drops`); flood control's sampling
+    /// is not a drop.
+    pub dropped: Option<DropReason>,
+}
+
+/// `try_capture` on behalf of `writer`, saying whether a budget dropped it.
+pub fn try_capture_as(
+    mut input: EventInput,
+    writer: &WriterRole,
+) -> Result<Captured, CaptureError> {
     crate::version::ensure_current()?;
     if input.service.is_none() {
         input.service = Some(settings::default_service());
@@ -48,7 +68,6 @@ pub fn try_capture(mut input: EventInput) -> Result<Uuid, CaptureError> {
         input.release = settings::default_release();
     }
     input.validate()?;
-    let writer = writer::current();
     let pipeline = Pipeline {
         scrubber: &*settings::scrubber()?,
         limits: &settings::limits(),
@@ -56,7 +75,7 @@ pub fn try_capture(mut input: EventInput) -> Result<Uuid, CaptureError> {
         received_at: Utc::now(),
     };
     let event = process(input, &pipeline)?;
-    store::store(event, &writer)
+    store::store(event, writer)
 }
 
 /// Takes `events` and `bytes` from the acting role's per-minute budgets when
@@ -79,7 +98,7 @@ pub fn spend_untrusted_budget(
     };
     let verdict = pgrx::spi::Spi::connect_mut(|client| {
         plans::with_plans(client, |client, plans| {
-            budgets::spend(client, plans, &writer.name, store::backend_slot(), wanted)
+            budgets::spend(client, plans, &writer.budget_scope, store::backend_slot(), wanted)
         })
     })??;
     Ok(verdict.err().map(|reason| reason.as_str()))
