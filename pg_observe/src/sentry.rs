@@ -52,7 +52,12 @@ struct Project {
 fn log_sentry_event(project_id: Option<i64>, event: Option<RawJsonb>) -> Uuid {
     let (Some(project_id), Some(event)) = (project_id, event) else {
         raise_event_error(EventError::Missing {
-            field: if project_id.is_none() { "project_id" } else { "event" }.into(),
+            field: if project_id.is_none() {
+                "project_id"
+            } else {
+                "event"
+            }
+            .into(),
         });
     };
     let project = Spi::connect(|client| project_by_id(client, project_id))
@@ -140,7 +145,11 @@ enum Delivered {
     Dropped(Uuid, DropReason),
 }
 
-fn capture(project: &Project, sdk: SdkEvent, writer: &WriterRole) -> Result<Delivered, CaptureError> {
+fn capture(
+    project: &Project,
+    sdk: SdkEvent,
+    writer: &WriterRole,
+) -> Result<Delivered, CaptureError> {
     let SdkEvent {
         event_id,
         mut input,
@@ -151,15 +160,13 @@ fn capture(project: &Project, sdk: SdkEvent, writer: &WriterRole) -> Result<Deli
     }
     let event_id = event_id.map(|id| Uuid::from_bytes(*id.as_bytes()));
     if let Some(event_id) = event_id {
-        let seen = Spi::connect(|client| {
-            client
-                .select(
-                    "select id from observe.sentry_event_ids where project_id = $1 and event_id = $2",
-                    Some(1),
-                    &[project.id.into(), event_id.into()],
-                )?
-                .first()
-                .get_one::<Uuid>()
+        let seen = Spi::connect(|client| -> SpiResult<Option<Uuid>> {
+            let mut rows = client.select(
+                "select id from observe.sentry_event_ids where project_id = $1 and event_id = $2",
+                Some(1),
+                &[project.id.into(), event_id.into()],
+            )?;
+            Ok(rows.next().map(|row| row.get::<Uuid>(1)).transpose()?.flatten())
         })?;
         if let Some(id) = seen {
             return Ok(Delivered::Duplicate(id));
@@ -276,7 +283,9 @@ fn item_counts(items: &Value) -> Vec<(String, i64)> {
         invalid("items must be a JSON object of item type to count");
     };
     let valid = |(kind, count): (&String, &Value)| {
-        let count = count.as_i64().filter(|c| (1..=MAX_ITEMS as i64).contains(c))?;
+        let count = count
+            .as_i64()
+            .filter(|c| (1..=MAX_ITEMS as i64).contains(c))?;
         let word = !kind.is_empty()
             && kind.len() <= 64
             && kind
@@ -297,7 +306,11 @@ fn item_counts(items: &Value) -> Vec<(String, i64)> {
         .collect()
 }
 
-fn count_items(client: &mut SpiClient<'_>, project_id: i64, items: &[(String, i64)]) -> SpiResult<()> {
+fn count_items(
+    client: &mut SpiClient<'_>,
+    project_id: i64,
+    items: &[(String, i64)],
+) -> SpiResult<()> {
     if items.is_empty() {
         return Ok(());
     }

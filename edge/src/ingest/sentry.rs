@@ -24,7 +24,7 @@ use std::io::Read;
 
 use flate2::read::{DeflateDecoder, GzDecoder, ZlibDecoder};
 use pg_observe_core::sentry::{parse_envelope, public_key};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::Cors;
 use crate::protocol::{Command, Function, Outcome, Request};
@@ -38,6 +38,9 @@ const ROLE: &str = "observe_ingest";
 const INGEST: &str = "select observe.ingest_sentry_envelope($1::bigint, $2::text, $3::text::jsonb, $4::text::jsonb) as result";
 /// What the answers let a browser's SDK read, across origins.
 const EXPOSED: &str = "x-sentry-rate-limits, retry-after, x-sentry-error";
+
+/// An envelope item: its type and payload.
+type Item = (String, Vec<u8>);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Endpoint {
@@ -66,11 +69,11 @@ fn endpoint(route: &str) -> Option<Result<(i64, Endpoint), String>> {
 }
 
 /// Whether `route` is one of the Sentry endpoints' (then `start` answers it).
-pub fn is_sentry_route(route: &str) -> bool {
+pub(super) fn is_sentry_route(route: &str) -> bool {
     endpoint(route).is_some()
 }
 
-pub fn start(request: &Request, cors: Cors) -> Box<dyn Function> {
+pub(super) fn start(request: &Request, cors: Cors) -> Box<dyn Function> {
     let sentry = Sentry {
         cors,
         statement: None,
@@ -133,8 +136,7 @@ impl Sentry {
         }
         let body = decode(request.header("content-encoding"), &request.body)
             .map_err(|(status, message)| self.error(status, "invalid_body", message))?;
-        let (header, items): (serde_json::Map<String, Value>, Vec<(String, Vec<u8>)>) =
-            match endpoint {
+        let (header, items): (Map<String, Value>, Vec<Item>) = match endpoint {
                 Endpoint::Envelope => {
                     let envelope = parse_envelope(&body)
                         .map_err(|e| self.error(400, "invalid_envelope", e.to_string()))?;
@@ -167,7 +169,11 @@ impl Sentry {
             *counts.entry(item_type(kind)).or_default() += 1;
             if kind == "event" {
                 let event: Value = serde_json::from_slice(payload).map_err(|e| {
-                    self.error(400, "invalid_envelope", format!("item {index}: the event is not JSON: {e}"))
+                    self.error(
+                        400,
+                        "invalid_envelope",
+                        format!("item {index}: the event is not JSON: {e}"),
+                    )
                 })?;
                 events.push(event);
             }
@@ -175,7 +181,12 @@ impl Sentry {
         self.event_id = header
             .get("event_id")
             .and_then(Value::as_str)
-            .or_else(|| events.first().and_then(|e| e.get("event_id")).and_then(Value::as_str))
+            .or_else(|| {
+                events
+                    .first()
+                    .and_then(|e| e.get("event_id"))
+                    .and_then(Value::as_str)
+            })
             .map(|id| id.replace('-', ""));
         Ok(Command::SqlAs {
             role: ROLE,
@@ -241,7 +252,11 @@ impl Function for Sentry {
     fn step(&mut self, outcome: Option<Outcome>, _now_ms: i64) -> Command {
         match outcome {
             None => self.statement.clone().unwrap_or_else(|| {
-                self.error(500, "internal", "the function was stepped after it answered")
+                self.error(
+                    500,
+                    "internal",
+                    "the function was stepped after it answered",
+                )
             }),
             Some(Outcome::Rows { rows }) => {
                 let result = rows
@@ -358,10 +373,13 @@ mod tests {
 
     fn env() -> Env {
         Env::new(
-            [("SUPABASE_DB_URL", "postgres://x"), ("OBSERVE_ALLOWED_ORIGINS", "*")]
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            [
+                ("SUPABASE_DB_URL", "postgres://x"),
+                ("OBSERVE_ALLOWED_ORIGINS", "*"),
+            ]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         )
     }
 
@@ -408,10 +426,18 @@ mod tests {
         let command = first(request(
             "/api/42/envelope",
             "",
-            &[("x-sentry-auth", auth.as_str()), ("content-encoding", "gzip")],
+            &[
+                ("x-sentry-auth", auth.as_str()),
+                ("content-encoding", "gzip"),
+            ],
             body,
         ));
-        let Command::SqlAs { role, query, params } = command else {
+        let Command::SqlAs {
+            role,
+            query,
+            params,
+        } = command
+        else {
             panic!("{command:?}")
         };
         assert_eq!((role, query), (ROLE, INGEST));
@@ -419,10 +445,7 @@ mod tests {
         assert_eq!(params[1], json!(KEY));
         let events: Value = serde_json::from_str(params[2].as_str().unwrap()).unwrap();
         assert_eq!(events[0]["message"], "hi");
-        assert_eq!(
-            params[3],
-            json!(r#"{"event":1,"profile":1,"session":1}"#)
-        );
+        assert_eq!(params[3], json!(r#"{"event":1,"profile":1,"session":1}"#));
     }
 
     #[test]
@@ -439,7 +462,10 @@ mod tests {
         let Command::SqlAs { params, .. } = command else {
             panic!("{command:?}")
         };
-        assert_eq!((params[0].clone(), params[1].clone()), (json!("7"), json!(KEY)));
+        assert_eq!(
+            (params[0].clone(), params[1].clone()),
+            (json!("7"), json!(KEY))
+        );
     }
 
     #[test]
@@ -447,21 +473,37 @@ mod tests {
         let auth = auth();
         let answer = |result: Value| {
             let mut f = super::super::start(
-                request("/api/42/envelope", "", &[("x-sentry-auth", auth.as_str())], envelope()),
+                request(
+                    "/api/42/envelope",
+                    "",
+                    &[("x-sentry-auth", auth.as_str())],
+                    envelope(),
+                ),
                 &env(),
                 0,
             );
             f.step(None, 0);
-            status(&f.step(Some(Outcome::Rows { rows: vec![json!({"result": result})] }), 0))
+            status(&f.step(
+                Some(Outcome::Rows {
+                    rows: vec![json!({"result": result})],
+                }),
+                0,
+            ))
         };
         let (code, headers, body) = answer(json!({"status": "accepted", "ids": ["x"]}));
-        assert_eq!((code, body), (200, json!({"id": "9ec79c33ec9942ab8353589fcb2e04dc"})));
+        assert_eq!(
+            (code, body),
+            (200, json!({"id": "9ec79c33ec9942ab8353589fcb2e04dc"}))
+        );
         assert!(headers["access-control-expose-headers"].contains("x-sentry-rate-limits"));
         let (code, headers, _) =
             answer(json!({"status": "rate_limited", "reason": "event_budget", "retry_after": 17}));
         assert_eq!(code, 429);
         assert_eq!(headers["retry-after"], "17");
-        assert_eq!(headers["x-sentry-rate-limits"], "17:error;default:key:event_budget");
+        assert_eq!(
+            headers["x-sentry-rate-limits"],
+            "17:error;default:key:event_budget"
+        );
         assert_eq!(answer(json!({"status": "unknown_key"})).0, 401);
         assert_eq!(answer(json!({"status": "disabled"})).0, 403);
     }
@@ -470,7 +512,12 @@ mod tests {
     fn a_concurrent_duplicate_is_retried_once() {
         let auth = auth();
         let mut f = super::super::start(
-            request("/api/42/envelope", "", &[("x-sentry-auth", auth.as_str())], envelope()),
+            request(
+                "/api/42/envelope",
+                "",
+                &[("x-sentry-auth", auth.as_str())],
+                envelope(),
+            ),
             &env(),
             0,
         );
@@ -480,7 +527,10 @@ mod tests {
             message: "retry".into(),
         };
         assert_eq!(f.step(Some(conflict()), 0), statement);
-        assert!(matches!(f.step(Some(conflict()), 0), Command::Respond { status: 503, .. }));
+        assert!(matches!(
+            f.step(Some(conflict()), 0),
+            Command::Respond { status: 503, .. }
+        ));
     }
 
     #[test]
@@ -488,20 +538,92 @@ mod tests {
         let auth = auth();
         let with_auth = [("x-sentry-auth", auth.as_str())];
         let cases: Vec<(Request, u16, &str)> = vec![
-            (request("/api/42/envelope", "", &[], envelope()), 401, "no project key"),
-            (request("/api/42/envelope", "", &[("x-sentry-auth", "Sentry sentry_version=7")], envelope()), 401, "malformed"),
-            (request("/api/42/envelope", "", &with_auth, b"{}\n{\"type\":\"event\",\"length\":99}\n{}".to_vec()), 400, "says 99 bytes"),
-            (request("/api/42/envelope", "", &with_auth, b"{}\n{\"type\":\"event\"}\nnot json\n".to_vec()), 400, "the event is not JSON"),
-            (request("/api/42/envelope", "", &[("x-sentry-auth", auth.as_str()), ("content-encoding", "gzip")], b"not gzip".to_vec()), 400, "not valid gzip"),
-            (request("/api/42/envelope", "", &[("x-sentry-auth", auth.as_str()), ("content-encoding", "br")], envelope()), 400, "Content-Encoding br"),
-            (request("/api/x/envelope", "", &with_auth, envelope()), 404, "not a project id"),
-            (request("/api/42/minidump", "", &with_auth, envelope()), 404, "no route"),
-            (request("/api/42/envelope", "", &with_auth, vec![b' '; MAX_BODY_BYTES + 1]), 413, "exceeds"),
+            (
+                request("/api/42/envelope", "", &[], envelope()),
+                401,
+                "no project key",
+            ),
+            (
+                request(
+                    "/api/42/envelope",
+                    "",
+                    &[("x-sentry-auth", "Sentry sentry_version=7")],
+                    envelope(),
+                ),
+                401,
+                "malformed",
+            ),
+            (
+                request(
+                    "/api/42/envelope",
+                    "",
+                    &with_auth,
+                    b"{}\n{\"type\":\"event\",\"length\":99}\n{}".to_vec(),
+                ),
+                400,
+                "says 99 bytes",
+            ),
+            (
+                request(
+                    "/api/42/envelope",
+                    "",
+                    &with_auth,
+                    b"{}\n{\"type\":\"event\"}\nnot json\n".to_vec(),
+                ),
+                400,
+                "the event is not JSON",
+            ),
+            (
+                request(
+                    "/api/42/envelope",
+                    "",
+                    &[
+                        ("x-sentry-auth", auth.as_str()),
+                        ("content-encoding", "gzip"),
+                    ],
+                    b"not gzip".to_vec(),
+                ),
+                400,
+                "not valid gzip",
+            ),
+            (
+                request(
+                    "/api/42/envelope",
+                    "",
+                    &[("x-sentry-auth", auth.as_str()), ("content-encoding", "br")],
+                    envelope(),
+                ),
+                400,
+                "Content-Encoding br",
+            ),
+            (
+                request("/api/x/envelope", "", &with_auth, envelope()),
+                404,
+                "not a project id",
+            ),
+            (
+                request("/api/42/minidump", "", &with_auth, envelope()),
+                404,
+                "no route",
+            ),
+            (
+                request(
+                    "/api/42/envelope",
+                    "",
+                    &with_auth,
+                    vec![b' '; MAX_BODY_BYTES + 1],
+                ),
+                413,
+                "exceeds",
+            ),
         ];
         for (request, expected, message) in cases {
             let (code, headers, body) = status(&first(request));
             assert_eq!(code, expected, "{body}");
-            assert!(body["message"].as_str().unwrap().contains(message), "{body}");
+            assert!(
+                body["message"].as_str().unwrap().contains(message),
+                "{body}"
+            );
             assert!(headers.contains_key("x-sentry-error"));
         }
         let mut bomb = GzEncoder::new(Vec::new(), Compression::best());
@@ -509,7 +631,10 @@ mod tests {
         let (code, _, _) = status(&first(request(
             "/api/42/envelope",
             "",
-            &[("x-sentry-auth", auth.as_str()), ("content-encoding", "gzip")],
+            &[
+                ("x-sentry-auth", auth.as_str()),
+                ("content-encoding", "gzip"),
+            ],
             bomb.finish().unwrap(),
         )));
         assert_eq!(code, 413);

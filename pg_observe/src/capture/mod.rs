@@ -98,7 +98,13 @@ pub fn spend_untrusted_budget(
     };
     let verdict = pgrx::spi::Spi::connect_mut(|client| {
         plans::with_plans(client, |client, plans| {
-            budgets::spend(client, plans, &writer.budget_scope, store::backend_slot(), wanted)
+            budgets::spend(
+                client,
+                plans,
+                &writer.budget_scope,
+                store::backend_slot(),
+                wanted,
+            )
         })
     })??;
     Ok(verdict.err().map(|reason| reason.as_str()))

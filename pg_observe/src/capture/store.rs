@@ -357,7 +357,8 @@ fn find_or_create_issue(
                 events: 0,
                 bytes: 0,
             };
-            if budgets::spend(client, plans, &writer.budget_scope, backend_slot(), wanted)?.is_err() {
+            if budgets::spend(client, plans, &writer.budget_scope, backend_slot(), wanted)?.is_err()
+            {
                 return Ok(None);
             }
             budgeted = true;

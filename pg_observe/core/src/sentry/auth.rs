@@ -54,12 +54,25 @@ mod tests {
 
     #[test]
     fn each_place_sdks_put_the_key() {
-        let header = format!("Sentry sentry_key={KEY}, sentry_version=7, sentry_client=sentry.python/2.19.0");
-        assert_eq!(public_key(Some(&header), None, None).unwrap().as_deref(), Some(KEY));
-        let query = format!("sentry_version=7&sentry_key={KEY}&sentry_client=sentry.javascript.browser%2F8.0.0");
-        assert_eq!(public_key(None, Some(&query), None).unwrap().as_deref(), Some(KEY));
+        let header = format!(
+            "Sentry sentry_key={KEY}, sentry_version=7, sentry_client=sentry.python/2.19.0"
+        );
+        assert_eq!(
+            public_key(Some(&header), None, None).unwrap().as_deref(),
+            Some(KEY)
+        );
+        let query = format!(
+            "sentry_version=7&sentry_key={KEY}&sentry_client=sentry.javascript.browser%2F8.0.0"
+        );
+        assert_eq!(
+            public_key(None, Some(&query), None).unwrap().as_deref(),
+            Some(KEY)
+        );
         let dsn = format!("https://{KEY}@example.supabase.co/functions/v1/ingest/7");
-        assert_eq!(public_key(None, Some(""), Some(&dsn)).unwrap().as_deref(), Some(KEY));
+        assert_eq!(
+            public_key(None, Some(""), Some(&dsn)).unwrap().as_deref(),
+            Some(KEY)
+        );
         assert_eq!(public_key(None, Some("a=b"), None).unwrap(), None);
     }
 

@@ -133,7 +133,8 @@ mod tests {
 
     #[test]
     fn items_with_and_without_length_and_binary_payloads() {
-        let body = b"{\"event_id\":\"9ec79c33ec9942ab8353589fcb2e04dc\",\"dsn\":\"https://k@h/1\"}\n\
+        let body =
+            b"{\"event_id\":\"9ec79c33ec9942ab8353589fcb2e04dc\",\"dsn\":\"https://k@h/1\"}\n\
 {\"type\":\"attachment\",\"length\":10,\"filename\":\"a.txt\"}\n\
 line\none\n\n\n\
 {\"type\":\"event\"}\n\
@@ -159,7 +160,10 @@ line\none\n\n\n\
     fn unknown_item_types_and_empty_payloads_are_items_like_any_other() {
         let body = b"{}\n{\"type\":\"profile_chunk\",\"length\":0}\n\n{\"type\":\"statsd\"}\n";
         let envelope = parse_envelope(body).unwrap();
-        assert_eq!(kinds(&envelope), vec![("profile_chunk", ""), ("statsd", "")]);
+        assert_eq!(
+            kinds(&envelope),
+            vec![("profile_chunk", ""), ("statsd", "")]
+        );
         assert!(parse_envelope(b"{}").unwrap().items.is_empty());
         assert!(parse_envelope(b"{}\n\n").unwrap().items.is_empty());
     }
@@ -171,10 +175,22 @@ line\none\n\n\n\
             (b"not json\n", "header is not a JSON object"),
             (b"[1]\n", "got an array"),
             (b"{}\n{\"length\":2}\n{}", "item 0: the item header"),
-            (b"{}\n{\"type\":\"event\"}\n{}\nnope\n", "item 1: the item header"),
-            (b"{}\n{\"type\":\"event\",\"length\":50}\n{\"a\":1}", "says 50 bytes, but 7 follow"),
-            (b"{}\n{\"type\":\"event\",\"length\":2}\n{}X", "not followed by a newline"),
-            (b"{}\n{\"type\":\"event\",\"length\":-1}\n", "not a byte count"),
+            (
+                b"{}\n{\"type\":\"event\"}\n{}\nnope\n",
+                "item 1: the item header",
+            ),
+            (
+                b"{}\n{\"type\":\"event\",\"length\":50}\n{\"a\":1}",
+                "says 50 bytes, but 7 follow",
+            ),
+            (
+                b"{}\n{\"type\":\"event\",\"length\":2}\n{}X",
+                "not followed by a newline",
+            ),
+            (
+                b"{}\n{\"type\":\"event\",\"length\":-1}\n",
+                "not a byte count",
+            ),
         ];
         for (body, expected) in cases {
             let error = parse_envelope(body).unwrap_err().to_string();

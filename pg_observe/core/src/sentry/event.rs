@@ -16,6 +16,8 @@
 //! construction (cookie values, the user's IP address), before anything else
 //! sees it.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use sentry_types::protocol::v7::Exception;
 use serde_json::{Map, Value};
@@ -161,8 +163,14 @@ pub fn event_from_sentry(value: &Value) -> Result<SdkEvent, EventError> {
     }
     for tag in ["dist", "server_name"] {
         if let Some(Value::String(value)) = sentry.get(tag) {
-            if !value.is_empty() && value.chars().count() <= 200 && !value.contains(char::is_control) {
-                input.tags.entry(tag.to_owned()).or_insert_with(|| value.clone());
+            if !value.is_empty()
+                && value.chars().count() <= 200
+                && !value.contains(char::is_control)
+            {
+                input
+                    .tags
+                    .entry(tag.to_owned())
+                    .or_insert_with(|| value.clone());
             }
         }
     }
@@ -170,7 +178,9 @@ pub fn event_from_sentry(value: &Value) -> Result<SdkEvent, EventError> {
         let extra = extra
             .as_object()
             .ok_or_else(|| EventError::wrong_type("extra", "an object", extra))?;
-        input.context.insert("extra".into(), Value::Object(extra.clone()));
+        input
+            .context
+            .insert("extra".into(), Value::Object(extra.clone()));
     }
     input.context.insert("sentry".into(), Value::Object(sentry));
     if let Some(request) = get("request") {
@@ -220,7 +230,10 @@ fn exceptions(value: Option<&Value>) -> Result<Vec<SdkException>, EventError> {
                 }
             }
             let typed: Exception = serde_json::from_value(value).map_err(|e| {
-                EventError::invalid(&format!("exception.values[{i}]"), format!("is not a Sentry exception: {e}"))
+                EventError::invalid(
+                    &format!("exception.values[{i}]"),
+                    format!("is not a Sentry exception: {e}"),
+                )
             })?;
             Ok(SdkException { typed, raw })
         })
@@ -258,19 +271,18 @@ fn render_chain(chain: &[(Option<Stack>, String)]) -> Option<String> {
     let python = chain
         .iter()
         .any(|(s, _)| s.as_ref().is_some_and(|s| s.format == StackFormat::Python));
-    let text = if python {
-        chain
-            .iter()
-            .map(render)
-            .collect::<Vec<_>>()
-            .join("\n\nThe above exception was the direct cause of the following exception:\n\n")
-    } else {
-        let mut parts: Vec<String> = chain.iter().rev().map(render).collect();
-        for cause in parts.iter_mut().skip(1) {
-            *cause = format!("[cause]: {cause}");
-        }
-        parts.join("\n")
-    };
+    let text =
+        if python {
+            chain.iter().map(render).collect::<Vec<_>>().join(
+                "\n\nThe above exception was the direct cause of the following exception:\n\n",
+            )
+        } else {
+            let mut parts: Vec<String> = chain.iter().rev().map(render).collect();
+            for cause in parts.iter_mut().skip(1) {
+                *cause = format!("[cause]: {cause}");
+            }
+            parts.join("\n")
+        };
     chain.iter().any(|(s, _)| s.is_some()).then_some(text)
 }
 
@@ -361,7 +373,8 @@ fn level_of(level: &str) -> Result<Level, EventError> {
 /// RFC 3339 (the Python SDK's form, sometimes without a zone: UTC) or
 /// seconds since the epoch (the browser SDK's).
 fn timestamp(value: Option<&Value>) -> Result<Option<DateTime<Utc>>, EventError> {
-    let invalid = || EventError::invalid("timestamp", "must be RFC 3339 or seconds since the epoch");
+    let invalid =
+        || EventError::invalid("timestamp", "must be RFC 3339 or seconds since the epoch");
     match value {
         None => Ok(None),
         Some(Value::Number(n)) => n
@@ -393,11 +406,12 @@ fn fingerprint(value: Option<&Value>) -> Result<Option<Vec<String>>, EventError>
     }
 }
 
+/// Tags pg_observe keeps as tags, and the others as sent.
+type SplitTags = (BTreeMap<String, String>, Map<String, Value>);
+
 /// `tags` as an object or a list of pairs. Tags pg_observe's rules take
 /// (`event::validate`) become tags; the others are kept as sent.
-fn tags(
-    value: Option<&Value>,
-) -> Result<(std::collections::BTreeMap<String, String>, Map<String, Value>), EventError> {
+fn tags(value: Option<&Value>) -> Result<SplitTags, EventError> {
     let pairs: Vec<(String, Value)> = match value {
         None => Vec::new(),
         Some(Value::Object(o)) => o.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
@@ -416,7 +430,7 @@ fn tags(
             ))
         }
     };
-    let mut kept = std::collections::BTreeMap::new();
+    let mut kept = BTreeMap::new();
     let mut other = Map::new();
     for (key, value) in pairs {
         let text = display(&value);
@@ -575,7 +589,10 @@ mod tests {
         );
         let input = event.input;
         assert_eq!(input.message, "card declined for order 42");
-        assert_eq!(input.exception_type.as_deref(), Some("shop.errors.PaymentError"));
+        assert_eq!(
+            input.exception_type.as_deref(),
+            Some("shop.errors.PaymentError")
+        );
         assert_eq!(input.unhandled, Some(true));
         assert_eq!(input.release.as_deref(), Some("shop@2.4.0"));
         assert_eq!(input.user_ref.as_deref(), Some("7"));
@@ -591,12 +608,28 @@ mod tests {
             .unwrap()
             .ends_with("shop.errors.PaymentError: card declined for order 42"));
         let sentry = &input.context["sentry"];
-        assert_eq!(sentry["sdk"], json!({"name": "sentry.python", "version": "2.19.0"}));
+        assert_eq!(
+            sentry["sdk"],
+            json!({"name": "sentry.python", "version": "2.19.0"})
+        );
         assert_eq!(sentry["user"]["ip_address"], FILTERED);
-        assert_eq!(sentry["exception"][0]["stacktrace"]["frames"][1]["vars"]["amount"], "12");
+        assert_eq!(
+            sentry["exception"][0]["stacktrace"]["frames"][1]["vars"]["amount"],
+            "12"
+        );
         assert_eq!(input.context["extra"]["order_id"], 42);
         let keys: Vec<&String> = sentry.as_object().unwrap().keys().collect();
-        assert_eq!(keys, ["platform", "sdk", "exception", "user", "server_name", "dist"]);
+        assert_eq!(
+            keys,
+            [
+                "platform",
+                "sdk",
+                "exception",
+                "user",
+                "server_name",
+                "dist"
+            ]
+        );
     }
 
     #[test]
@@ -614,7 +647,10 @@ mod tests {
         let input = event.input;
         assert_eq!(input.exception_type.as_deref(), Some("ValueError"));
         assert_eq!(input.unhandled, Some(false));
-        assert_eq!(input.frames.unwrap().frames[0].function.as_deref(), Some("get_user"));
+        assert_eq!(
+            input.frames.unwrap().frames[0].function.as_deref(),
+            Some("get_user")
+        );
         let chain = &input.context["sentry"]["exception"];
         assert_eq!(chain[0]["type"], "KeyError");
         assert_eq!(chain[1]["mechanism"]["source"], "__context__");
@@ -628,15 +664,27 @@ mod tests {
     fn messages_logentries_and_levels() {
         let m = map(json!({"message": "plain", "level": "warning"})).input;
         assert_eq!((m.message.as_str(), m.level), ("plain", Level::Warning));
-        let l = map(json!({"logentry": {"message": "user %s paid %d%%", "params": ["bob", 5]}, "level": "log"}));
+        let l = map(
+            json!({"logentry": {"message": "user %s paid %d%%", "params": ["bob", 5]}, "level": "log"}),
+        );
         assert_eq!(l.input.message, "user bob paid 5%");
         assert_eq!(l.input.level, Level::Info);
-        let f = map(json!({"logentry": {"message": "x {0} {1}", "params": ["a", true], "formatted": "given"}}));
+        let f = map(
+            json!({"logentry": {"message": "x {0} {1}", "params": ["a", true], "formatted": "given"}}),
+        );
         assert_eq!(f.input.message, "given");
-        assert_eq!(format_template("x {0} {1}", &["a".into(), "b".into()]), "x a b");
+        assert_eq!(
+            format_template("x {0} {1}", &["a".into(), "b".into()]),
+            "x a b"
+        );
         assert_eq!(map(json!({"level": "critical"})).input.level, Level::Fatal);
         assert_eq!(map(json!({})).input.message, "<unlabeled event>");
-        assert!(map(json!({"exception": {"values": [{"value": "no type"}]}})).input.exception_type.is_none());
+        assert!(
+            map(json!({"exception": {"values": [{"value": "no type"}]}}))
+                .input
+                .exception_type
+                .is_none()
+        );
     }
 
     #[test]
@@ -658,7 +706,10 @@ mod tests {
         }));
         let input = event.input;
         assert_eq!(input.exception_type.as_deref(), Some("TypeError"));
-        assert_eq!(input.occurred_at.unwrap().timestamp_millis(), 1_714_979_289_500);
+        assert_eq!(
+            input.occurred_at.unwrap().timestamp_millis(),
+            1_714_979_289_500
+        );
         let crumbs = input.context["sentry"]["breadcrumbs"].as_array().unwrap();
         assert_eq!(crumbs.len(), MAX_BREADCRUMBS);
         assert_eq!(crumbs[0]["message"], "crumb 50");
@@ -670,7 +721,9 @@ mod tests {
             input.context["sentry"]["tags"]["a very long tag key that is not one of ours"],
             "v"
         );
-        assert!(input.stack.unwrap().starts_with("TypeError: x is undefined\n    at checkout (http://127.0.0.1:8080/app.js:9:5)"));
+        assert!(input.stack.unwrap().starts_with(
+            "TypeError: x is undefined\n    at checkout (http://127.0.0.1:8080/app.js:9:5)"
+        ));
     }
 
     #[test]
@@ -679,8 +732,14 @@ mod tests {
             (json!([]), "\"event\" must be an object"),
             (json!({"event_id": "nope"}), "\"event_id\" must be a UUID"),
             (json!({"level": "loud"}), "invalid level"),
-            (json!({"timestamp": "yesterday"}), "\"timestamp\" must be RFC 3339"),
-            (json!({"exception": {"values": [{"type": "E", "stacktrace": {"frames": "x"}}]}}), "\"exception.values[0]\" is not a Sentry exception"),
+            (
+                json!({"timestamp": "yesterday"}),
+                "\"timestamp\" must be RFC 3339",
+            ),
+            (
+                json!({"exception": {"values": [{"type": "E", "stacktrace": {"frames": "x"}}]}}),
+                "\"exception.values[0]\" is not a Sentry exception",
+            ),
             (json!({"user": "bob"}), "\"user\" must be an object"),
             (json!({"release": "a\nb"}), "\"release\""),
         ] {

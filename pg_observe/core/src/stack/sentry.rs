@@ -47,11 +47,7 @@ pub fn from_sentry(
         return None;
     }
     let runtime = runtime(platform);
-    let frames = frames
-        .iter()
-        .rev()
-        .map(|sdk| frame(runtime, sdk))
-        .collect();
+    let frames = frames.iter().rev().map(|sdk| frame(runtime, sdk)).collect();
     Some(Stack {
         format: match runtime {
             Runtime::Python => StackFormat::Python,
@@ -119,7 +115,10 @@ pub fn render(stack: &Stack, header: &str) -> String {
     }
     text.push_str(header);
     for frame in &stack.frames {
-        let mut location = frame.filename.clone().unwrap_or_else(|| "<anonymous>".into());
+        let mut location = frame
+            .filename
+            .clone()
+            .unwrap_or_else(|| "<anonymous>".into());
         if let Some(line) = frame.lineno {
             location.push_str(&format!(":{line}"));
             if let Some(column) = frame.colno {
@@ -153,10 +152,14 @@ mod tests {
     #[test]
     fn python_frames_read_like_a_traceback_of_the_same_error() {
         let frames = [
-            sdk_frame(serde_json::json!({"filename": "app/main.py", "abs_path": "/srv/app/app/main.py",
-                "module": "app.main", "function": "<module>", "lineno": 9})),
-            sdk_frame(serde_json::json!({"filename": "app/users.py", "abs_path": "/srv/app/app/users.py",
-                "module": "app.users", "function": "get_user", "lineno": 42, "in_app": true})),
+            sdk_frame(
+                serde_json::json!({"filename": "app/main.py", "abs_path": "/srv/app/app/main.py",
+                "module": "app.main", "function": "<module>", "lineno": 9}),
+            ),
+            sdk_frame(
+                serde_json::json!({"filename": "app/users.py", "abs_path": "/srv/app/app/users.py",
+                "module": "app.users", "function": "get_user", "lineno": 42, "in_app": true}),
+            ),
             sdk_frame(serde_json::json!({"filename": "psycopg/cursor.py",
                 "abs_path": "/usr/lib/python3/site-packages/psycopg/cursor.py",
                 "module": "psycopg.cursor", "function": "execute", "lineno": 732, "in_app": false})),
@@ -167,19 +170,28 @@ mod tests {
         assert_eq!(printed.format, StackFormat::Python);
         assert_eq!(printed.exception_type.as_deref(), Some("ValueError"));
         assert_eq!(keys(&structured), keys(&printed));
-        assert_eq!(structured.frames[0].grouping_key(), "psycopg.cursor|execute");
+        assert_eq!(
+            structured.frames[0].grouping_key(),
+            "psycopg.cursor|execute"
+        );
         assert_eq!(structured.frames[1].grouping_key(), "users.py|get_user");
     }
 
     #[test]
     fn javascript_frames_read_like_a_v8_stack_of_the_same_error() {
         let frames = [
-            sdk_frame(serde_json::json!({"filename": "https://shop.example.com/assets/app.4f3a2b1c.js",
-                "function": "?", "lineno": 1, "colno": 200, "in_app": true})),
-            sdk_frame(serde_json::json!({"filename": "https://shop.example.com/assets/app.4f3a2b1c.js",
-                "function": "HTMLButtonElement.onclick", "lineno": 1, "colno": 120})),
-            sdk_frame(serde_json::json!({"filename": "https://shop.example.com/assets/app.4f3a2b1c.js",
-                "function": "checkout", "lineno": 1, "colno": 80})),
+            sdk_frame(
+                serde_json::json!({"filename": "https://shop.example.com/assets/app.4f3a2b1c.js",
+                "function": "?", "lineno": 1, "colno": 200, "in_app": true}),
+            ),
+            sdk_frame(
+                serde_json::json!({"filename": "https://shop.example.com/assets/app.4f3a2b1c.js",
+                "function": "HTMLButtonElement.onclick", "lineno": 1, "colno": 120}),
+            ),
+            sdk_frame(
+                serde_json::json!({"filename": "https://shop.example.com/assets/app.4f3a2b1c.js",
+                "function": "checkout", "lineno": 1, "colno": 80}),
+            ),
         ];
         let structured = from_sentry("javascript", Some("TypeError".into()), &frames).unwrap();
         let text = render(&structured, "TypeError: x is undefined");
@@ -196,7 +208,10 @@ mod tests {
             "filename": "Cart.java", "function": "total", "lineno": 3}))];
         let stack = from_sentry("java", None, &frames).unwrap();
         assert_eq!(stack.format, StackFormat::Structured);
-        assert_eq!(keys(&stack), vec![("com.shop.Cart|total".to_owned(), false)]);
+        assert_eq!(
+            keys(&stack),
+            vec![("com.shop.Cart|total".to_owned(), false)]
+        );
         let vendored = [sdk_frame(serde_json::json!({
             "abs_path": "/app/node_modules/lib/index.js", "function": "f", "in_app": true}))];
         assert!(from_sentry("node", None, &vendored).unwrap().frames[0].in_app);
