@@ -36,6 +36,7 @@ echo "capturing $EVENTS events from sentry-sdk $("$PY/python" -c 'import sentry_
 "$PY/python" "$ROOT/benches/sentry/replay.py" capture "$EVENTS" "$WORK/stream.b64" >/dev/null
 
 # Bugsink, as its single-server template sets it up, quotas raised.
+mkdir -p "$WORK/bugsink"
 "$PY/bugsink-create-conf" --template singleserver --host 127.0.0.1 --port "$BUGSINK_PORT" \
   --base-dir "$WORK/bugsink" -o "$WORK/bugsink_conf.py" >/dev/null
 cat >>"$WORK/bugsink_conf.py" <<CONF
@@ -51,7 +52,7 @@ export PYTHONPATH=$WORK DJANGO_SETTINGS_MODULE=bugsink_conf
 BUGSINK_KEY=$("$PY/bugsink-manage" shell -c "
 from teams.models import Team; from projects.models import Project
 team = Team.objects.create(name='bench'); project = Project.objects.create(team=team, name='bench')
-print(project.id, project.sentry_key.hex)")
+print(project.id, project.sentry_key.hex)" 2>/dev/null | tail -1)
 read -r BUGSINK_PROJECT BUGSINK_KEY <<<"$BUGSINK_KEY"
 "$PY/gunicorn" --bind "127.0.0.1:$BUGSINK_PORT" --workers 4 --access-logfile /dev/null bugsink.wsgi \
   >"$WORK/gunicorn.log" 2>&1 &

@@ -166,7 +166,11 @@ fn capture(
                 Some(1),
                 &[project.id.into(), event_id.into()],
             )?;
-            Ok(rows.next().map(|row| row.get::<Uuid>(1)).transpose()?.flatten())
+            Ok(rows
+                .next()
+                .map(|row| row.get::<Uuid>(1))
+                .transpose()?
+                .flatten())
         })?;
         if let Some(id) = seen {
             return Ok(Delivered::Duplicate(id));

@@ -29,6 +29,14 @@ async fn envelope(db: &TestDb, project_id: i64, key: &str, events: Value) -> Val
         .get::<_, Value>(0)
 }
 
+async fn issue_of(db: &TestDb, event: uuid::Uuid) -> i64 {
+    db.client
+        .query_one("select issue_id from observe.events where id = $1", &[&event])
+        .await
+        .unwrap()
+        .get(0)
+}
+
 fn node_error(event_id: &str) -> Value {
     json!({
         "event_id": event_id,
@@ -163,27 +171,24 @@ async fn an_sdk_event_joins_the_issue_of_its_printed_stack_and_is_stored_once() 
         Some("getUser (users.js)")
     );
     assert_eq!(row.get::<_, Option<bool>>(2), Some(true));
-    let printed: i64 = db
+    let printed: uuid::Uuid = db
         .client
-        .query_one(
-            "select issue_id from observe.events where id = observe.log_error('x', service => 'api', stack => $1)",
-            &[&PRINTED],
-        )
+        .query_one("select observe.log_error('x', service => 'api', stack => $1)", &[&PRINTED])
         .await
         .unwrap()
         .get(0);
-    assert_eq!(printed, issue);
+    assert_eq!(issue_of(&db, printed).await, issue);
 
-    let direct: i64 = db
+    let direct: uuid::Uuid = db
         .client
         .query_one(
-            "select issue_id from observe.events where id = observe.log_sentry_event($1, $2::text::jsonb)",
+            "select observe.log_sentry_event($1, $2::text::jsonb)",
             &[&id, &node_error("11111111222233334444555555555555").to_string()],
         )
         .await
         .unwrap()
         .get(0);
-    assert_eq!(direct, issue, "log_sentry_event maps the same way");
+    assert_eq!(issue_of(&db, direct).await, issue, "log_sentry_event maps the same way");
     let bad = db
         .client
         .query_one(

@@ -3,7 +3,7 @@
 //! which an SDK derives from the DSN
 //! `https://<public_key>@<host>/functions/v1/ingest/<project_id>`.
 //!
-//! The body is decompressed (`Content-Encoding` gzip or deflate), framed
+//! The body is decompressed (`Content-Encoding` gzip, deflate or br), framed
 //! (`pg_observe_core::sentry::parse_envelope`) and authenticated (the key from
 //! `X-Sentry-Auth`, the `sentry_key` query parameter or the envelope's DSN);
 //! event items go to `observe.ingest_sentry_envelope` as `observe_ingest`,
@@ -137,18 +137,18 @@ impl Sentry {
         let body = decode(request.header("content-encoding"), &request.body)
             .map_err(|(status, message)| self.error(status, "invalid_body", message))?;
         let (header, items): (Map<String, Value>, Vec<Item>) = match endpoint {
-                Endpoint::Envelope => {
-                    let envelope = parse_envelope(&body)
-                        .map_err(|e| self.error(400, "invalid_envelope", e.to_string()))?;
-                    let items = envelope
-                        .items
-                        .iter()
-                        .map(|item| (item.kind.clone(), item.payload.to_vec()))
-                        .collect();
-                    (envelope.header, items)
-                }
-                Endpoint::Store => (Default::default(), vec![("event".to_owned(), body)]),
-            };
+            Endpoint::Envelope => {
+                let envelope = parse_envelope(&body)
+                    .map_err(|e| self.error(400, "invalid_envelope", e.to_string()))?;
+                let items = envelope
+                    .items
+                    .iter()
+                    .map(|item| (item.kind.clone(), item.payload.to_vec()))
+                    .collect();
+                (envelope.header, items)
+            }
+            Endpoint::Store => (Default::default(), vec![("event".to_owned(), body)]),
+        };
         let key = public_key(
             request.header("x-sentry-auth"),
             Some(request.meta.query.trim_start_matches('?')),
@@ -241,9 +241,10 @@ fn decode(encoding: Option<&str>, body: &[u8]) -> Result<Vec<u8>, (u16, String)>
             400 => read(&mut DeflateDecoder::new(body)),
             _ => Err(zlib),
         }),
+        "br" => read(&mut brotli_decompressor::Decompressor::new(body, 4096)),
         other => Err((
             400,
-            format!("Content-Encoding {other} is not one ingest reads (gzip, deflate)"),
+            format!("Content-Encoding {other} is not one ingest reads (gzip, deflate, br)"),
         )),
     }
 }
@@ -466,6 +467,26 @@ mod tests {
             (params[0].clone(), params[1].clone()),
             (json!("7"), json!(KEY))
         );
+    }
+
+    #[test]
+    fn an_envelope_the_python_sdk_sent_with_brotli() {
+        // Captured from sentry-sdk 2.75 (tests/sentry/shop.py), which sends
+        // Content-Encoding: br whenever the brotli module is installed.
+        let body = include_bytes!("../../tests/fixtures/sentry/python_handled_exception.envelope.br");
+        let auth = "Sentry sentry_key=0123456789abcdef0123456789abcdef, sentry_version=7, sentry_client=sentry.python/2.75.0";
+        let command = first(request(
+            "/api/1/envelope",
+            "",
+            &[("x-sentry-auth", auth), ("content-encoding", "br")],
+            body.to_vec(),
+        ));
+        let Command::SqlAs { params, .. } = command else {
+            panic!("{command:?}")
+        };
+        let events: Value = serde_json::from_str(params[2].as_str().unwrap()).unwrap();
+        assert_eq!(events[0]["exception"]["values"][0]["type"], "PaymentError");
+        assert_eq!(params[3], json!(r#"{"event":1}"#));
     }
 
     #[test]

@@ -81,10 +81,10 @@ test("the Python sentry-sdk: issues with the SDK's frames, scrubbed user and bre
     assert(frames.stack.startsWith("Traceback (most recent call last):"), frames.stack);
 
     // The same error, logged as text through log_error, joins the SDK's issue.
-    const [text] = await stack.db`
-      select e.issue_id from observe.events e
-       where e.id = observe.log_error('card declined for order 42', service => 'py-shop',
-                                      stack => ${run.result.traceback})`;
+    const [logged] = await stack.db`
+      select observe.log_error('card declined for order 42', service => 'py-shop',
+                               stack => ${run.result.traceback}) as id`;
+    const [text] = await stack.db`select issue_id from observe.events where id = ${logged.id}`;
     assertEquals(String(text.issue_id), String(paymentIssue));
   } finally {
     await stack.close();
