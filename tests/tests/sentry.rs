@@ -31,7 +31,10 @@ async fn envelope(db: &TestDb, project_id: i64, key: &str, events: Value) -> Val
 
 async fn issue_of(db: &TestDb, event: uuid::Uuid) -> i64 {
     db.client
-        .query_one("select issue_id from observe.events where id = $1", &[&event])
+        .query_one(
+            "select issue_id from observe.events where id = $1",
+            &[&event],
+        )
         .await
         .unwrap()
         .get(0)
@@ -173,7 +176,10 @@ async fn an_sdk_event_joins_the_issue_of_its_printed_stack_and_is_stored_once() 
     assert_eq!(row.get::<_, Option<bool>>(2), Some(true));
     let printed: uuid::Uuid = db
         .client
-        .query_one("select observe.log_error('x', service => 'api', stack => $1)", &[&PRINTED])
+        .query_one(
+            "select observe.log_error('x', service => 'api', stack => $1)",
+            &[&PRINTED],
+        )
         .await
         .unwrap()
         .get(0);
@@ -183,12 +189,19 @@ async fn an_sdk_event_joins_the_issue_of_its_printed_stack_and_is_stored_once() 
         .client
         .query_one(
             "select observe.log_sentry_event($1, $2::text::jsonb)",
-            &[&id, &node_error("11111111222233334444555555555555").to_string()],
+            &[
+                &id,
+                &node_error("11111111222233334444555555555555").to_string(),
+            ],
         )
         .await
         .unwrap()
         .get(0);
-    assert_eq!(issue_of(&db, direct).await, issue, "log_sentry_event maps the same way");
+    assert_eq!(
+        issue_of(&db, direct).await,
+        issue,
+        "log_sentry_event maps the same way"
+    );
     let bad = db
         .client
         .query_one(

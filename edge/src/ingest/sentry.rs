@@ -473,7 +473,8 @@ mod tests {
     fn an_envelope_the_python_sdk_sent_with_brotli() {
         // Captured from sentry-sdk 2.75 (tests/sentry/shop.py), which sends
         // Content-Encoding: br whenever the brotli module is installed.
-        let body = include_bytes!("../../tests/fixtures/sentry/python_handled_exception.envelope.br");
+        let body =
+            include_bytes!("../../tests/fixtures/sentry/python_handled_exception.envelope.br");
         let auth = "Sentry sentry_key=0123456789abcdef0123456789abcdef, sentry_version=7, sentry_client=sentry.python/2.75.0";
         let command = first(request(
             "/api/1/envelope",
@@ -611,11 +612,11 @@ mod tests {
                 request(
                     "/api/42/envelope",
                     "",
-                    &[("x-sentry-auth", auth.as_str()), ("content-encoding", "br")],
+                    &[("x-sentry-auth", auth.as_str()), ("content-encoding", "zstd")],
                     envelope(),
                 ),
                 400,
-                "Content-Encoding br",
+                "Content-Encoding zstd",
             ),
             (
                 request("/api/x/envelope", "", &with_auth, envelope()),

@@ -8,7 +8,10 @@ use pg_observe_core::stack;
 use serde_json::Value;
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/fixtures/sentry/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/sentry/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
@@ -31,7 +34,11 @@ fn a_captured_message() {
     assert_eq!(event.level, pg_observe_core::event::Level::Info);
     assert_eq!(event.user_ref.as_deref(), Some("user-42"));
     assert!(event.frames.is_none());
-    assert_eq!(event.context["sentry"]["sdk"]["name"], "sentry.python");
+    // sentry.python.django: Django is installed (Bugsink brings it), so the SDK says so.
+    assert!(event.context["sentry"]["sdk"]["name"]
+        .as_str()
+        .unwrap()
+        .starts_with("sentry.python"));
 }
 
 #[test]
@@ -42,10 +49,17 @@ fn a_handled_exception_groups_like_its_printed_traceback() {
         "63bb04a897324d618ed3fbc47f67924a"
     );
     let input = sdk.input;
-    assert_eq!(input.exception_type.as_deref(), Some("payments.PaymentError"));
+    assert_eq!(
+        input.exception_type.as_deref(),
+        Some("payments.PaymentError")
+    );
     assert_eq!(input.unhandled, Some(false));
     let frames = input.frames.as_ref().unwrap();
-    let functions: Vec<_> = frames.frames.iter().map(|f| f.function.clone().unwrap()).collect();
+    let functions: Vec<_> = frames
+        .frames
+        .iter()
+        .map(|f| f.function.clone().unwrap())
+        .collect();
     assert_eq!(functions, ["authorize", "charge", "errors"]);
     // What traceback.format_exc() printed for the same exception.
     let printed = "Traceback (most recent call last):
@@ -84,7 +98,8 @@ fn an_unhandled_exception() {
 #[test]
 fn a_captured_envelope_cut_short_is_refused_not_misread() {
     let bytes = fixture("python_handled_exception.envelope");
-    for cut in [bytes.len() - 1, bytes.len() / 2, 300] {
+    // The last byte is the payload's closing newline, which may be missing.
+    for cut in [bytes.len() - 2, bytes.len() / 2, 300] {
         let error = parse_envelope(&bytes[..cut]).unwrap_err().to_string();
         assert!(error.contains("says 3733 bytes"), "cut at {cut}: {error}");
     }

@@ -17,7 +17,7 @@ function payTwice() {
 }
 
 async function errors() {
-  Sentry.setUser({ id: "u-7", email: "bob@example.com" });
+  Sentry.setUser({ id: "u-7", email: "bob@example.com", ip_address: "203.0.113.9" });
   Sentry.addBreadcrumb({ category: "ui", message: "clicked pay as bob@example.com with password=hunter2" });
   Sentry.captureMessage("Checkout button clicked twice");
   const error = payTwice();

@@ -24,7 +24,7 @@ def init(**options):
 
 def errors():
     init()
-    sentry_sdk.set_user({"id": "user-42", "email": "alice@example.com", "ip_address": "203.0.113.9"})
+    sentry_sdk.set_user({"id": "user-42", "email": "alice@example.com"})
     sentry_sdk.add_breadcrumb(category="auth", message="login alice@example.com with token=hunter2")
     sentry_sdk.capture_message("Payment provider timeout after 3000ms")
     try:
