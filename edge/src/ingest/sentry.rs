@@ -612,7 +612,10 @@ mod tests {
                 request(
                     "/api/42/envelope",
                     "",
-                    &[("x-sentry-auth", auth.as_str()), ("content-encoding", "zstd")],
+                    &[
+                        ("x-sentry-auth", auth.as_str()),
+                        ("content-encoding", "zstd"),
+                    ],
                     envelope(),
                 ),
                 400,

@@ -99,7 +99,7 @@ fn an_unhandled_exception() {
 fn a_captured_envelope_cut_short_is_refused_not_misread() {
     let bytes = fixture("python_handled_exception.envelope");
     // The last byte is the payload's closing newline, which may be missing.
-    for cut in [bytes.len() - 2, bytes.len() / 2, 300] {
+    for cut in [bytes.len() - 2, bytes.len() / 2, bytes.len() / 4] {
         let error = parse_envelope(&bytes[..cut]).unwrap_err().to_string();
         assert!(error.contains("says 3733 bytes"), "cut at {cut}: {error}");
     }
