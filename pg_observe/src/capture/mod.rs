@@ -1,7 +1,7 @@
-//! The one entry point of capture. The SQL functions feed it today; the
-//! `emit_log_hook` drain of the roadmap will feed it the same `EventInput`,
-//! so scrubbing, limits, grouping, flood control and the issue lifecycle
-//! apply identically whatever the source.
+//! The one entry point of capture. The SQL functions and the server-side
+//! capture worker feed it the same `EventInput`, so scrubbing, limits,
+//! grouping, flood control and the issue lifecycle apply identically
+//! whatever the source.
 
 mod budgets;
 mod error;
@@ -16,8 +16,8 @@ pub use error::CaptureError;
 pub use issue_cache::installation;
 pub use issue_cache::register;
 pub use plans::{reopen_args, REOPEN};
-pub use store::backend_slot;
-pub use writer::{current as current_writer, WriterRole};
+pub use store::{backend_slot, new_event_id};
+pub use writer::{current as current_writer, of as writer_of, role_name, WriterRole};
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -25,7 +25,7 @@ use std::hash::Hash;
 use chrono::Utc;
 use pg_observe_core::budget::DropReason;
 use pg_observe_core::event::EventInput;
-use pg_observe_core::process::{process, Pipeline};
+use pg_observe_core::process::{process, Pipeline, ProcessedEvent};
 use pgrx::Uuid;
 
 use crate::errors::raise_capture_error;
@@ -52,11 +52,17 @@ pub struct Captured {
     pub dropped: Option<DropReason>,
 }
 
-/// `try_capture` on behalf of `writer`, saying whether a budget dropped it.
-pub fn try_capture_as(
-    mut input: EventInput,
-    writer: &WriterRole,
-) -> Result<Captured, CaptureError> {
+/// `try_capture` on behalf of `writer`, saying whether a budget dropped it:
+/// the capture worker writes for the role that raised an error, the Sentry
+/// endpoint for a project key, so an untrusted writer's budgets apply.
+pub fn try_capture_as(input: EventInput, writer: &WriterRole) -> Result<Captured, CaptureError> {
+    let event = process_input(input)?;
+    store::store(event, writer, None)
+}
+
+/// Validates and processes (bounds, scrubs, groups) an event without
+/// storing it: a durable event is processed in the caller's backend.
+pub fn process_input(mut input: EventInput) -> Result<ProcessedEvent, CaptureError> {
     crate::version::ensure_current()?;
     if input.service.is_none() {
         input.service = Some(settings::default_service());
@@ -74,8 +80,18 @@ pub fn try_capture_as(
         user_key: &*user_key::user_key()?,
         received_at: Utc::now(),
     };
-    let event = process(input, &pipeline)?;
-    store::store(event, writer)
+    Ok(process(input, &pipeline)?)
+}
+
+/// Stores an event `process_input` processed earlier, under the id its
+/// caller was given.
+pub fn store_processed(
+    event: ProcessedEvent,
+    writer: &WriterRole,
+    id: Uuid,
+) -> Result<Uuid, CaptureError> {
+    crate::version::ensure_current()?;
+    store::store(event, writer, Some(id)).map(|captured| captured.id)
 }
 
 /// Takes `events` and `bytes` from the acting role's per-minute budgets when

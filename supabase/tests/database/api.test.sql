@@ -2,7 +2,7 @@
 -- argument types and return type, who it runs as, its volatility, and the
 -- tables, views and types analysts query.
 begin;
-select plan(116);
+select plan(120);
 
 select has_schema('observe', 'schema observe exists');
 
@@ -25,19 +25,27 @@ select functions_are('observe', array[
     'record_health_result', 'run_health_checks',
     'spend_ingest_budget', 'web_vital_rating', 'ingest_url', 'record_web_vitals', 'record_csp_reports',
     'log_sentry_event', 'ingest_sentry_envelope', 'create_project', 'rotate_project_key', 'disable_project',
-    'enable_project', 'set_project_budget', 'new_project_key'
+    'enable_project', 'set_project_budget', 'new_project_key', 'capture_stats'
 ], 'observe holds exactly the documented functions');
 
 -- Capture
 select has_function('observe', 'log_error',
-    array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone']);
+    array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone', 'boolean']);
 select function_returns('observe', 'log_error',
-    array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone'],
+    array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone', 'boolean'],
     'uuid');
 select has_function('observe', 'log_error', array['jsonb']);
 select function_returns('observe', 'log_error', array['jsonb'], 'uuid');
 select has_function('observe', 'log_errors', array['jsonb']);
 select function_returns('observe', 'log_errors', array['jsonb'], 'integer');
+
+-- Server-side capture
+select has_function('observe', 'capture_stats', array[]::text[]);
+select function_returns('observe', 'capture_stats', array[]::text[], 'setof record');
+select isnt_definer('observe', 'capture_stats', array[]::text[]);
+select is((select preloaded from observe.capture_stats()),
+    current_setting('shared_preload_libraries') like '%pg_observe%',
+    'capture_stats() reports whether pg_observe is preloaded');
 
 -- Grouping helpers
 select has_function('observe', 'normalize_message', array['text']);
@@ -128,7 +136,7 @@ select is_definer('observe', 'set_project_budget', array['bigint', 'integer', 'i
 
 -- Callers need EXECUTE only: everything that writes runs as the owner.
 select is_definer('observe', 'log_error',
-    array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone']);
+    array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone', 'boolean']);
 select is_definer('observe', 'log_error', array['jsonb']);
 select is_definer('observe', 'log_errors', array['jsonb']);
 select is_definer('observe', 'resolve_issue', array['bigint', 'text']);
