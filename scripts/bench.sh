@@ -12,6 +12,9 @@
 #      against the same Deno answering 204 without pg_observe
 #   6. server-side capture: pgbench with 5 % failing transactions, capture
 #      on vs off, and the time from a failing statement to its stored row
+#   7. the Sentry SDK protocol: one stream of the Python sentry-sdk's
+#      envelopes into pg_observe and into Bugsink, accepted and stored per
+#      second
 # Writes the figures, the commands and the machine to benches/RESULTS.md.
 # Takes about 20 minutes; run it on an otherwise idle machine.
 set -euo pipefail
@@ -38,6 +41,8 @@ echo "== server-side capture"
 benches/pgbench/server_capture/run.sh | tee "$LOG/server_capture.md"
 echo "== capture with alert rules"
 benches/pgbench/alert_rules/run.sh | tee "$LOG/alert_rules.md"
+echo "== Sentry SDK protocol against Bugsink"
+benches/sentry/bugsink.sh | tee "$LOG/sentry.md"
 
 # The row the foundation issue sets its target on.
 hot8=$(awk -F'|' '$2 ~ /durable/ && $3 ~ /default/ && $4 ~ / 8 / && $5 ~ /log_error_hot/ {gsub(/ /, "", $7); print $7}' "$LOG/pgbench.md")
@@ -155,5 +160,23 @@ database without rules, measured in the same run (asynchronous commits, so
 the figures show CPU). Target: with rules ≥ 0.95 × without.
 
 $(cat "$LOG/alert_rules.md")
+
+## 8. Sentry SDK protocol against Bugsink
+
+\`benches/sentry/bugsink.sh\` (EVENTS=${EVENTS:-2000}, CONCURRENCY=${CONCURRENCY:-8})
+
+One stream of envelopes captured from the real Python \`sentry-sdk\`
+(\`benches/sentry/replay.py\`: gzipped, as the SDK sends them) is posted
+to each target with the same keep-alive connections. Bugsink runs its
+recommended single-server setup (gunicorn and its \`snappea\` worker on
+SQLite) with its quotas raised; pg_observe runs \`scripts/functions.sh\`
+against a durable cluster, the project's budgets raised and flood control
+off, so both store every event. Accepted per second is 200 answers over the
+sending time; stored per second is events stored over the time from the
+first request until the last accepted event is stored (pg_observe stores
+before it answers; Bugsink digests afterwards). Target: at least 20× Bugsink's
+stored events per second, nothing lost that was answered 200.
+
+$(cat "$LOG/sentry.md")
 EOF
 echo "== wrote benches/RESULTS.md (target row: $hot8, $verdict)"

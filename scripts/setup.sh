@@ -19,6 +19,9 @@ apt_packages=(
   # The status page's smoke test runs in Debian's Chromium, driven by
   # playwright-core (tools/); Playwright's own browser downloads are not used.
   chromium openssl
+  # The real Python sentry-sdk and Bugsink live in a virtual environment
+  # (tools/.venv, below); the Bugsink benchmark reads its answers with jq, bc.
+  python3-venv jq bc
 )
 
 missing=()
@@ -65,11 +68,12 @@ if ! command -v npm >/dev/null; then
 fi
 DENO="$ROOT/tools/node_modules/.bin/deno"
 DENO_VERSION=$(sed -n 's/.*"deno": "\(.*\)".*/\1/p' "$ROOT/tools/package.json")
-# Every tool pinned in tools/package.json, at its version: Deno, and
-# playwright-core, which drives Debian's Chromium for the status page test.
+# Every tool pinned in tools/package.json, at its version: Deno,
+# playwright-core, which drives Debian's Chromium for the status page and
+# Sentry SDK tests, and @sentry/browser, the SDK those tests load.
 tools_current() {
   "$DENO" --version 2>/dev/null | grep -q "^deno $DENO_VERSION " || return 1
-  for tool in playwright-core; do
+  for tool in playwright-core @sentry/browser; do
     want=$(sed -n "s/.*\"$tool\": \"\(.*\)\".*/\1/p" "$ROOT/tools/package.json")
     have=$(sed -n 's/^  "version": "\(.*\)".*/\1/p' "$ROOT/tools/node_modules/$tool/package.json" 2>/dev/null)
     [ "$want" = "$have" ] || return 1
@@ -78,6 +82,24 @@ tools_current() {
 if ! tools_current; then
   log "installing the pinned tools (npm ci in tools/: Deno $DENO_VERSION, playwright-core)"
   (cd "$ROOT/tools" && npm ci --no-audit --no-fund)
+fi
+# The real Python sentry-sdk and Bugsink, pinned in tools/requirements.txt,
+# in a virtual environment of their own (the Sentry SDK tests, the Bugsink
+# benchmark).
+VENV="$ROOT/tools/.venv"
+venv_current() {
+  [ -x "$VENV/bin/pip" ] || return 1
+  local frozen
+  frozen=$("$VENV/bin/pip" freeze 2>/dev/null)
+  while read -r pin; do
+    case "$pin" in ''|'#'*) continue ;; esac
+    grep -qix "$pin" <<<"$frozen" || return 1
+  done <"$ROOT/tools/requirements.txt"
+}
+if ! venv_current; then
+  log "installing sentry-sdk and Bugsink into tools/.venv"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q -r "$ROOT/tools/requirements.txt"
 fi
 # The functions' npm: imports, from deno.lock, so that serving and testing
 # need no registry.

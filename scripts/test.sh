@@ -14,8 +14,9 @@
 #   5. the edge functions end to end: real Deno running the real WASM
 #      (scripts/functions.sh) against that cluster, with local stand-ins
 #      for Resend, Vercel and GitHub, health checks against sites the tests
-#      start (one over HTTPS), and the status page in Debian's headless
-#      Chromium (playwright-core)
+#      start (one over HTTPS), the status page in Debian's headless
+#      Chromium (playwright-core), and the real Sentry SDKs (Python
+#      sentry-sdk, @sentry/browser in Chromium) sending to the ingest function
 #   6. the criterion benchmarks in test mode (each benchmark runs once)
 # Benchmarks proper: scripts/bench.sh.
 set -euo pipefail

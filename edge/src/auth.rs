@@ -30,6 +30,7 @@ mod tests {
     fn with_authorization(value: &str) -> Request {
         Request {
             meta: RequestMeta {
+                query: String::new(),
                 method: "POST".into(),
                 route: "/".into(),
                 headers: [("authorization".to_owned(), value.to_owned())].into(),

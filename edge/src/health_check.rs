@@ -264,6 +264,7 @@ mod tests {
     fn request(token: &str) -> Request {
         Request {
             meta: RequestMeta {
+                query: String::new(),
                 method: "POST".into(),
                 route: "/".into(),
                 headers: [("authorization".to_owned(), format!("Bearer {token}"))].into(),

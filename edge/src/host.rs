@@ -26,6 +26,7 @@ fn request(method: &str, route: &str, headers: &[(&str, &str)], body: &[u8]) -> 
         meta: RequestMeta {
             method: method.into(),
             route: route.into(),
+            query: String::new(),
             headers: headers
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))

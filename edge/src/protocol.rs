@@ -16,6 +16,10 @@ use serde_json::{json, Value};
 pub struct RequestMeta {
     pub method: String,
     pub route: String,
+    /// The URL's query string, without its `?` (SDKs in browsers put their
+    /// key there).
+    #[serde(default)]
+    pub query: String,
     /// Header names in lower case.
     pub headers: BTreeMap<String, String>,
     /// The host stopped reading the body at its limit.

@@ -120,6 +120,23 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
     ('table', 'observe.web_vitals_p75', 'observe_reader', 'SELECT'),
     ('table', 'observe.csp_violations', 'observe_reader', 'SELECT'),
 
+    -- Sentry SDK projects (sentry.sql, src/sentry.rs): admins manage
+    -- projects and keys, which nobody can read back; writers, and so the
+    -- ingest function's observe_ingest, capture SDK events.
+    ('function', 'observe.log_sentry_event(bigint, jsonb)', 'observe_writer', 'EXECUTE'),
+    ('function', 'observe.ingest_sentry_envelope(bigint, text, jsonb, jsonb)', 'observe_writer', 'EXECUTE'),
+    ('function', 'observe.create_project(text, text, text)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.rotate_project_key(bigint)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.disable_project(bigint)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.enable_project(bigint)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.set_project_budget(bigint, integer, integer, bigint)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.new_project_key(bigint)', null, null),
+    ('table', 'observe.projects', 'observe_reader', 'SELECT'),
+    ('table', 'observe.project_keys', null, null),
+    ('table', 'observe.sentry_event_ids', 'observe_reader', 'SELECT'),
+    ('table', 'observe.sentry_item_counts', 'observe_reader', 'SELECT'),
+    ('table', 'observe.sentry_items', 'observe_reader', 'SELECT'),
+
     -- Admins triage, run the periodic work, and may erase events and issues
     -- (e.g. for a data subject request); deleting an issue removes its
     -- dependents by trigger.

@@ -16,6 +16,7 @@ mod lifecycle;
 mod log_error;
 mod maintenance;
 mod pgtime;
+mod sentry;
 mod server_capture;
 mod settings;
 #[cfg(any(test, feature = "pg_test"))]
@@ -108,6 +109,11 @@ extension_sql_file!(
         silence_matches,
         fire_event_rules
     ]
+);
+extension_sql_file!(
+    "../sql/sentry.sql",
+    name = "sentry",
+    requires = ["schema", "trust"]
 );
 extension_sql_file!("../sql/security.sql", name = "security", finalize);
 

@@ -11,6 +11,7 @@
 pub mod beacon;
 pub mod client;
 pub mod csp_report;
+pub mod sentry;
 
 use std::collections::BTreeMap;
 
@@ -120,6 +121,12 @@ pub fn start(request: Request, env: &Env, now_ms: i64) -> Box<dyn Function> {
         .filter(|o| client::origin_allowed(env.get(env::OBSERVE_ALLOWED_ORIGINS), o))
         .map(str::to_owned);
     let cors = Cors { origin: allowed };
+    if sentry::is_sentry_route(request.route()) {
+        return match admit(&request, env, &cors, origin.is_some(), SENTRY_HEADERS) {
+            Ok(()) => sentry::start(&request, cors),
+            Err(answer) => Box::new(Answered(Some(answer))),
+        };
+    }
     match decide(&request, env, now_ms, &cors, origin.is_some()) {
         Ok(payload) => Box::new(Ingest {
             payload: Some(payload),
@@ -177,6 +184,35 @@ fn decide(
             format!("ingest has no route {}", request.route()),
         ));
     }
+    admit(request, env, cors, has_origin, "content-type")?;
+    if request.meta.body_too_large || request.body.len() > MAX_BODY_BYTES {
+        return Err(cors.error(
+            413,
+            "body_too_large",
+            format!("the body exceeds {MAX_BODY_BYTES} bytes"),
+        ));
+    }
+    if let Err(seconds) = client::take(&client::client_key(request), now_ms) {
+        return Err(cors.reply(
+            429,
+            Some(json!({"error": "rate_limited", "message": format!("too many requests from this client; retry in {seconds} s")})),
+            &[("retry-after", seconds.to_string())],
+        ));
+    }
+    parse(request).map_err(|message| cors.error(400, "invalid_body", message))
+}
+
+/// What the SDKs' requests may carry besides a content type.
+const SENTRY_HEADERS: &str = "content-type, content-encoding, x-sentry-auth, sentry-trace, baggage";
+
+/// The origin, preflight, method and configuration checks every route shares.
+fn admit(
+    request: &Request,
+    env: &Env,
+    cors: &Cors,
+    has_origin: bool,
+    allowed_headers: &str,
+) -> Result<(), Command> {
     // A request without Origin is no browser's cross-origin request, and
     // CORS has nothing to say about it; the bucket and budgets still apply.
     if has_origin && cors.origin.is_none() {
@@ -193,7 +229,7 @@ fn decide(
                 None,
                 &[
                     ("access-control-allow-methods", "POST".into()),
-                    ("access-control-allow-headers", "content-type".into()),
+                    ("access-control-allow-headers", allowed_headers.into()),
                     ("access-control-max-age", "86400".into()),
                 ],
             ))
@@ -202,21 +238,7 @@ fn decide(
         _ => return Err(cors.error(405, "method_not_allowed", "ingest takes POST")),
     }
     env.require(env::SUPABASE_DB_URL)?;
-    if request.meta.body_too_large || request.body.len() > MAX_BODY_BYTES {
-        return Err(cors.error(
-            413,
-            "body_too_large",
-            format!("the body exceeds {MAX_BODY_BYTES} bytes"),
-        ));
-    }
-    if let Err(seconds) = client::take(&client::client_key(request), now_ms) {
-        return Err(cors.reply(
-            429,
-            Some(json!({"error": "rate_limited", "message": format!("too many requests from this client; retry in {seconds} s")})),
-            &[("retry-after", seconds.to_string())],
-        ));
-    }
-    parse(request).map_err(|message| cors.error(400, "invalid_body", message))
+    Ok(())
 }
 
 struct Ingest {
@@ -271,6 +293,7 @@ mod tests {
             meta: RequestMeta {
                 method: method.into(),
                 route: "/".into(),
+                query: String::new(),
                 headers: headers
                     .iter()
                     .map(|(k, v)| (k.to_string(), v.to_string()))

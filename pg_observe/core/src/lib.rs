@@ -19,6 +19,7 @@ pub mod release;
 pub mod ring;
 pub mod sampling;
 pub mod scrub;
+pub mod sentry;
 pub mod server_error;
 pub mod stack;
 pub mod wire;

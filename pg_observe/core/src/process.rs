@@ -192,9 +192,9 @@ pub fn process(input: EventInput, pipeline: &Pipeline<'_>) -> Result<ProcessedEv
     interrupt::check();
     // Parse the untruncated stack (truncation drops the middle frames, which
     // grouping still wants to see) before scrubbing it; see the module doc.
-    let parsed = stack_text
-        .as_ref()
-        .and_then(|s| stack::parse(&s.raw))
+    let parsed = input
+        .frames
+        .or_else(|| stack_text.as_ref().and_then(|s| stack::parse(&s.raw)))
         .map(|parsed| scrub_frames(parsed, scrubber));
     let exception_type = input
         .exception_type

@@ -16,13 +16,14 @@ pub use error::CaptureError;
 pub use issue_cache::installation;
 pub use issue_cache::register;
 pub use plans::{reopen_args, REOPEN};
-pub use store::new_event_id;
-pub use writer::{of as writer_of, role_name, WriterRole};
+pub use store::{backend_slot, new_event_id};
+pub use writer::{current as current_writer, of as writer_of, role_name, WriterRole};
 
 use std::collections::HashMap;
 use std::hash::Hash;
 
 use chrono::Utc;
+use pg_observe_core::budget::DropReason;
 use pg_observe_core::event::EventInput;
 use pg_observe_core::process::{process, Pipeline, ProcessedEvent};
 use pgrx::Uuid;
@@ -39,13 +40,22 @@ pub fn capture(input: EventInput) -> Uuid {
 /// statement) still aborts the (sub)transaction: callers that must survive
 /// those run each event in a subtransaction of their own.
 pub fn try_capture(input: EventInput) -> Result<Uuid, CaptureError> {
-    try_capture_as(input, &writer::current())
+    try_capture_as(input, &writer::current()).map(|captured| captured.id)
 }
 
-/// `try_capture` on behalf of `writer`, for the capture worker: the role that
-/// raised an error is its writer, so an untrusted role's budgets apply to
-/// what it triggers.
-pub fn try_capture_as(input: EventInput, writer: &WriterRole) -> Result<Uuid, CaptureError> {
+/// What became of a captured event.
+pub struct Captured {
+    pub id: Uuid,
+    /// The untrusted writer's budget that kept it from being stored (the
+    /// drop is counted in `observe.ingest_drops`); flood control's sampling
+    /// is not a drop.
+    pub dropped: Option<DropReason>,
+}
+
+/// `try_capture` on behalf of `writer`, saying whether a budget dropped it:
+/// the capture worker writes for the role that raised an error, the Sentry
+/// endpoint for a project key, so an untrusted writer's budgets apply.
+pub fn try_capture_as(input: EventInput, writer: &WriterRole) -> Result<Captured, CaptureError> {
     let event = process_input(input)?;
     store::store(event, writer, None)
 }
@@ -81,7 +91,7 @@ pub fn store_processed(
     id: Uuid,
 ) -> Result<Uuid, CaptureError> {
     crate::version::ensure_current()?;
-    store::store(event, writer, Some(id))
+    store::store(event, writer, Some(id)).map(|captured| captured.id)
 }
 
 /// Takes `events` and `bytes` from the acting role's per-minute budgets when
@@ -104,7 +114,13 @@ pub fn spend_untrusted_budget(
     };
     let verdict = pgrx::spi::Spi::connect_mut(|client| {
         plans::with_plans(client, |client, plans| {
-            budgets::spend(client, plans, &writer.name, store::backend_slot(), wanted)
+            budgets::spend(
+                client,
+                plans,
+                &writer.budget_scope,
+                store::backend_slot(),
+                wanted,
+            )
         })
     })??;
     Ok(verdict.err().map(|reason| reason.as_str()))

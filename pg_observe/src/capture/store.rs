@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use pg_observe_core::budget::Amounts;
+use pg_observe_core::budget::{Amounts, DropReason};
 use pg_observe_core::event::{uuid_v7, Level};
 use pg_observe_core::flood::MinuteCount;
 use pg_observe_core::lifecycle::{on_event, EventFacts, IssueState, IssueStatus, Writer};
@@ -25,7 +25,7 @@ use pgrx::{pg_sys, JsonB, Spi, Uuid};
 
 use super::plans::{reopen_args, with_plans, Plans};
 use super::writer::WriterRole;
-use super::{bounded_insert, budgets, fold, issue_cache, CaptureError};
+use super::{bounded_insert, budgets, fold, issue_cache, CaptureError, Captured};
 use crate::pgtime::{from_pg, to_pg};
 use crate::settings;
 
@@ -53,7 +53,7 @@ fn seeded_rng() -> fastrand::Rng {
     }
 }
 
-pub(super) fn backend_slot() -> i16 {
+pub fn backend_slot() -> i16 {
     // SAFETY: MyBackendId is set once at backend start and only read here.
     let backend = unsafe { pg_sys::MyBackendId };
     backend.rem_euclid(SLOTS) as i16
@@ -64,7 +64,7 @@ pub fn store(
     event: ProcessedEvent,
     writer: &WriterRole,
     id: Option<Uuid>,
-) -> Result<Uuid, CaptureError> {
+) -> Result<Captured, CaptureError> {
     if issue_cache::refresh() {
         MINUTES.with(|minutes| minutes.borrow_mut().clear());
         KNOWN_RELEASES.with(|known| known.borrow_mut().clear());
@@ -109,7 +109,7 @@ fn store_with(
     event: ProcessedEvent,
     writer: &WriterRole,
     id: Option<Uuid>,
-) -> Result<Uuid, CaptureError> {
+) -> Result<Captured, CaptureError> {
     let service = event.service.as_deref().expect("capture sets the service");
     let key = (service.to_owned(), event.grouping.hashes.join(" "));
     let id = id.unwrap_or_else(new_event_id);
@@ -136,7 +136,12 @@ fn store_with(
             None => match find_or_create_issue(client, plans, &event, service, writer)? {
                 Some(issue_id) => issue_id,
                 // An untrusted writer's new-issue budget is spent.
-                None => return Ok(id),
+                None => {
+                    return Ok(Captured {
+                        id,
+                        dropped: Some(DropReason::NewIssues),
+                    })
+                }
             },
         };
         let rate = match rated {
@@ -154,21 +159,22 @@ fn store_with(
                         events: 1,
                         bytes: budgets::stored_bytes(&event),
                     };
-                    budgets::spend(client, plans, &writer.name, backend_slot(), wanted)?.is_ok()
+                    budgets::spend(client, plans, &writer.budget_scope, backend_slot(), wanted)?
                 }
             };
             within_budget = Some(admitted);
-            stored = admitted;
+            stored = admitted.is_ok();
         }
+        let dropped = within_budget.and_then(Result::err);
         if !stored && issue_cache::unresolved_at(issue_id, event.level) {
             client.update(&plans.queue_count, None, &count_args(&event, issue_id))?;
-            return Ok(id);
+            return Ok(Captured { id, dropped });
         }
         let read_in = issue_cache::generation();
         if let Some(recorded) = record_event(client, plans, &incoming, issue_id, stored, rate)? {
             issue_cache::remember_issue(key, issue_id);
             apply_issue_state(client, plans, &incoming, issue_id, &recorded, read_in)?;
-            return Ok(id);
+            return Ok(Captured { id, dropped });
         }
         if attempt.is_none() {
             // Found or created a moment ago, yet gone: deleted concurrently.
@@ -362,7 +368,8 @@ fn find_or_create_issue(
                 events: 0,
                 bytes: 0,
             };
-            if budgets::spend(client, plans, &writer.name, backend_slot(), wanted)?.is_err() {
+            if budgets::spend(client, plans, &writer.budget_scope, backend_slot(), wanted)?.is_err()
+            {
                 return Ok(None);
             }
             budgeted = true;

@@ -11,6 +11,9 @@ use pgrx::prelude::*;
 pub struct WriterRole {
     pub name: String,
     pub trust: Writer,
+    /// Whose per-minute budgets an untrusted event spends: the role's own,
+    /// or a Sentry project key's (`sentry.rs`).
+    pub budget_scope: String,
 }
 
 /// The acting role of the current statement and its trust.
@@ -33,8 +36,10 @@ pub fn of(outer: pg_sys::Oid) -> WriterRole {
         } else {
             Writer::Untrusted
         };
+        let name = role_name(outer);
         WriterRole {
-            name: role_name(outer),
+            budget_scope: name.clone(),
+            name,
             trust,
         }
     }

@@ -207,9 +207,11 @@ export function handlerFor(
       const { body, tooLarge } = await readBody(request, limit);
       const headers: Record<string, string> = {};
       request.headers.forEach((value, key) => (headers[key] = value));
+      const url = new URL(request.url);
       const meta = {
         method: request.method,
-        route: route(name, new URL(request.url)),
+        route: route(name, url),
+        query: url.search.slice(1),
         headers,
         body_too_large: tooLarge,
         remote_addr: info && "hostname" in info.remoteAddr ? info.remoteAddr.hostname : "",

@@ -2,7 +2,7 @@
 -- argument types and return type, who it runs as, its volatility, and the
 -- tables, views and types analysts query.
 begin;
-select plan(109);
+select plan(120);
 
 select has_schema('observe', 'schema observe exists');
 
@@ -24,7 +24,8 @@ select functions_are('observe', array[
     'create_health_check', 'update_health_check', 'delete_health_check', 'due_health_checks',
     'record_health_result', 'run_health_checks',
     'spend_ingest_budget', 'web_vital_rating', 'ingest_url', 'record_web_vitals', 'record_csp_reports',
-    'capture_stats'
+    'log_sentry_event', 'ingest_sentry_envelope', 'create_project', 'rotate_project_key', 'disable_project',
+    'enable_project', 'set_project_budget', 'new_project_key', 'capture_stats'
 ], 'observe holds exactly the documented functions');
 
 -- Capture
@@ -114,6 +115,25 @@ select is_definer('observe', 'record_web_vitals', array['jsonb']);
 select is_definer('observe', 'record_csp_reports', array['jsonb']);
 select volatility_is('observe', 'grade_headers', array['jsonb'], 'immutable');
 
+-- Sentry SDK projects: the issue's names and arguments, kept exactly.
+select function_returns('observe', 'log_sentry_event', array['bigint', 'jsonb'], 'uuid');
+select is_definer('observe', 'log_sentry_event', array['bigint', 'jsonb']);
+select function_returns('observe', 'ingest_sentry_envelope', array['bigint', 'text', 'jsonb', 'jsonb'], 'jsonb');
+select is_definer('observe', 'ingest_sentry_envelope', array['bigint', 'text', 'jsonb', 'jsonb']);
+select function_returns('observe', 'create_project', array['text', 'text', 'text'], 'setof record');
+select is(
+    (select pg_get_function_result('observe.create_project(text, text, text)'::regprocedure)),
+    'TABLE(project_id bigint, public_key text, dsn_path text)', 'create_project returns its key and DSN path');
+select is(
+    (select pg_get_function_arguments('observe.create_project(text, text, text)'::regprocedure)),
+    'name text, service text DEFAULT NULL::text, environment text DEFAULT NULL::text', 'create_project''s arguments');
+select is(
+    (select pg_get_function_arguments('observe.log_sentry_event(bigint, jsonb)'::regprocedure)),
+    'project_id bigint, event jsonb', 'log_sentry_event''s arguments');
+select is_definer('observe', 'rotate_project_key', array['bigint']);
+select is_definer('observe', 'disable_project', array['bigint']);
+select is_definer('observe', 'set_project_budget', array['bigint', 'integer', 'integer', 'bigint']);
+
 -- Callers need EXECUTE only: everything that writes runs as the owner.
 select is_definer('observe', 'log_error',
     array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone', 'boolean']);
@@ -152,7 +172,8 @@ select tables_are('observe', array[
     'ingest_usage', 'ingest_drop_counts', 'known_releases', 'installation',
     'notifications', 'dispatch_config', 'deployments', 'deployment_events',
     'alert_rules', 'alerts', 'alert_events', 'alert_groups', 'silences',
-    'health_checks', 'health_results', 'health_transitions', 'health_probes', 'web_vitals', 'csp_reports'
+    'health_checks', 'health_results', 'health_transitions', 'health_probes', 'web_vitals', 'csp_reports',
+    'projects', 'project_keys', 'sentry_event_ids', 'sentry_item_counts'
 ], 'observe holds exactly the documented tables');
 select has_table('observe', 'issue_groups', 'table observe.issue_groups');
 select has_table('observe', 'issue_hashes', 'table observe.issue_hashes');
@@ -170,7 +191,7 @@ select has_table('observe', 'deployment_events', 'table observe.deployment_event
 -- Views
 select views_are('observe', array['issues', 'issue_overview', 'recent_errors', 'error_rate', 'releases', 'event_counts',
     'writer_trust', 'ingest_drops', 'dead_notifications', 'deployments_overview', 'active_alerts',
-    'health_status', 'uptime', 'health_failures', 'web_vitals_p75', 'csp_violations'],
+    'health_status', 'uptime', 'health_failures', 'web_vitals_p75', 'csp_violations', 'sentry_items'],
     'observe holds exactly the documented views');
 select has_view('observe', 'issues', 'view observe.issues');
 select has_view('observe', 'issue_overview', 'view observe.issue_overview');

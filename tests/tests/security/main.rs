@@ -424,9 +424,13 @@ async fn reader_can_read_every_view_and_table_in_full() {
     let reader = login(&db, "sec_reader_read", &["observe_reader"]).await;
     // Row level security without a matching policy returns no rows rather
     // than an error, so compare with what the superuser sees. Every relation
-    // is the reader's but the installation's secrets and the doorbell's
-    // configuration, which holds its ring token.
-    let secrets = ["observe.installation", "observe.dispatch_config"];
+    // is the reader's but the installation's secrets, the doorbell's
+    // configuration, which holds its ring token, and the Sentry project keys.
+    let secrets = [
+        "observe.installation",
+        "observe.dispatch_config",
+        "observe.project_keys",
+    ];
     for relation in relations(&db, "r,p,v,m").await {
         if secrets.contains(&relation.as_str()) {
             let refused = reader

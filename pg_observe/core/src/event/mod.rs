@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use crate::limits::JsonLimitReport;
+use crate::stack::Stack;
 
 pub use error::{EventError, EventErrorKind, Shown};
 pub use id::uuid_v7;
@@ -26,6 +27,7 @@ pub use json::{
 };
 pub use legacy::{legacy_is_critical, Severity};
 pub use level::Level;
+pub use validate::{MAX_TAGS, MAX_TAG_KEY, MAX_TAG_VALUE};
 
 /// A validated event, before scrubbing, limits and grouping.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +39,9 @@ pub struct EventInput {
     pub release: Option<String>,
     pub exception_type: Option<String>,
     pub stack: Option<String>,
+    /// Frames an SDK sent as data (`stack::from_sentry`): grouping reads
+    /// them instead of parsing `stack`, which is then only for people.
+    pub frames: Option<Stack>,
     pub context: Map<String, Value>,
     /// Request data: url, method, status, user_agent, session_id, headers…
     pub request: Map<String, Value>,
@@ -72,6 +77,7 @@ impl EventInput {
             release: None,
             exception_type: None,
             stack: None,
+            frames: None,
             context: Map::new(),
             request: Map::new(),
             tags: BTreeMap::new(),

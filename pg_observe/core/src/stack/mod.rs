@@ -3,12 +3,13 @@
 //! and derives the per-frame grouping keys that issues are grouped by.
 //!
 //! One module per format (`v8`, `gecko` for Firefox and Safari, `python`, `rust`,
-//! `plpgsql`), plus what they share: `location` (`path:line:col`), `header` (the
-//! exception type line), `in_app` (whose code a frame is), `clean` (what is stripped
-//! from names before grouping) and `key` (the grouping key and culprit). Engines that
-//! borrowed a format are read by its parser: Internet Explorer, the old Edge and
-//! Hermes print V8's `at name (location)`, React Native on JavaScriptCore prints
-//! Safari's `name@location`.
+//! `plpgsql`, and `sentry` for the frames Sentry SDKs send as data), plus what they
+//! share: `location` (`path:line:col`), `header` (the exception type line), `in_app`
+//! (whose code a frame is), `clean` (what is stripped from names before grouping) and
+//! `key` (the grouping key and culprit). Engines that borrowed a format are read by
+//! its parser: Internet Explorer, the old Edge and Hermes print V8's
+//! `at name (location)`, React Native on JavaScriptCore prints Safari's
+//! `name@location`.
 //!
 //! Everything here runs for every captured error, on stacks up to 64 KiB, so every
 //! parser is a single pass over the lines with bounded work per character.
@@ -22,7 +23,10 @@ mod location;
 mod plpgsql;
 mod python;
 mod rust;
+mod sentry;
 mod v8;
+
+pub use sentry::{from_sentry, render};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame {
@@ -42,6 +46,8 @@ pub enum StackFormat {
     Python,
     Rust,
     PlPgSql,
+    /// Frames an SDK sent as data (`sentry.rs`), of a platform with no text format here.
+    Structured,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,338 @@
+//! The Sentry SDK protocol's database side (README, "Sentry SDKs"): an SDK's
+//! event, mapped by `pg_observe_core::sentry`, captured in its project's
+//! service. `observe.log_sentry_event` is the SQL API; the ingest edge
+//! function calls `observe.ingest_sentry_envelope`, which also checks the
+//! project key and answers what the SDK must hear (stored, unknown key,
+//! disabled project, or over budget: back off).
+//!
+//! An event's `event_id` is remembered for a day
+//! (`observe.sentry_event_ids`), so the same event sent twice is stored once.
+//! Events that arrive with a project key are untrusted writers' whatever role
+//! the function runs as (a DSN is public in every browser that loads it), and
+//! their budgets are the project's: scope `project:<id>` of
+//! `observe.ingest_budgets`, `'default'` until `observe.set_project_budget`.
+
+use std::cell::Cell;
+
+use chrono::{Timelike, Utc};
+use pg_observe_core::budget::DropReason;
+use pg_observe_core::event::EventError;
+use pg_observe_core::lifecycle::Writer;
+use pg_observe_core::sentry::{event_from_sentry, SdkEvent, MAX_ITEMS};
+use pgrx::prelude::*;
+use pgrx::spi::{SpiClient, SpiResult};
+use pgrx::{JsonB, PgSqlErrorCode, Spi, Uuid};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::capture::{backend_slot, current_writer, try_capture_as, CaptureError, WriterRole};
+use crate::errors::{invalid, raise_capture_error, raise_event_error, raise_internal};
+use crate::jsonb::RawJsonb;
+
+/// How much of one event is read; the ingest function sends at most 1 MiB,
+/// and the pipeline keeps far less (64 KiB of context).
+const MAX_EVENT_BYTES: usize = 4 * 1024 * 1024;
+const MAX_EVENT_DEPTH: usize = 32;
+
+/// How long an `event_id` is remembered.
+const REMEMBER_EVENT_IDS: &str = "1 day";
+
+/// A project as capture needs it.
+struct Project {
+    id: i64,
+    service: String,
+    environment: Option<String>,
+    disabled: bool,
+}
+
+/// Records an event in the Sentry SDKs' JSON (v7) for a project; returns its
+/// id (the first one's, for an event_id already seen).
+#[pg_extern(schema = "observe", volatile, parallel_unsafe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn log_sentry_event(project_id: Option<i64>, event: Option<RawJsonb>) -> Uuid {
+    let (Some(project_id), Some(event)) = (project_id, event) else {
+        raise_event_error(EventError::Missing {
+            field: if project_id.is_none() {
+                "project_id"
+            } else {
+                "event"
+            }
+            .into(),
+        });
+    };
+    let project = Spi::connect(|client| project_by_id(client, project_id))
+        .unwrap_or_else(|e| raise_internal("reading the project", e))
+        .unwrap_or_else(|| no_such_project(project_id));
+    if project.disabled {
+        ereport!(
+            ERROR,
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("project {project_id} is disabled"),
+            "observe.enable_project() accepts its events again"
+        );
+    }
+    let mut writer = current_writer();
+    writer.budget_scope = budget_scope(project.id);
+    let value = event.root().bounded(MAX_EVENT_BYTES, MAX_EVENT_DEPTH).value;
+    let sdk = event_from_sentry(&value).unwrap_or_else(|e| raise_event_error(e));
+    match capture(&project, sdk, &writer) {
+        Ok(Delivered::Stored(id) | Delivered::Duplicate(id) | Delivered::Dropped(id, _)) => id,
+        Err(e) => raise_capture_error(e),
+    }
+}
+
+/// The ingest function's way in: checks `public_key` against the project's
+/// keys, captures `events` (a JSON array of SDK events), counts the
+/// envelope's `items` (`{"type": count}`), and answers
+/// `{"status": "accepted", "ids": [...]}`, `{"status": "unknown_key"}`,
+/// `{"status": "disabled"}` or
+/// `{"status": "rate_limited", "reason": ..., "retry_after": seconds}`.
+#[pg_extern(schema = "observe", volatile, parallel_unsafe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn ingest_sentry_envelope(
+    project_id: i64,
+    public_key: &str,
+    events: default!(JsonB, "'[]'"),
+    items: default!(JsonB, "'{}'"),
+) -> JsonB {
+    let project = Spi::connect(|client| project_by_key(client, public_key))
+        .unwrap_or_else(|e| raise_internal("checking the project key", e));
+    let project = match project {
+        Some(project) if project.id == project_id => project,
+        _ => return JsonB(json!({"status": "unknown_key"})),
+    };
+    if project.disabled {
+        return JsonB(json!({"status": "disabled"}));
+    }
+    let Value::Array(events) = events.0 else {
+        invalid("events must be a JSON array of Sentry events");
+    };
+    let items = item_counts(&items.0);
+    let mut writer = current_writer();
+    writer.trust = Writer::Untrusted;
+    writer.budget_scope = budget_scope(project.id);
+    let mut ids = Vec::with_capacity(events.len());
+    for (index, event) in events.iter().enumerate() {
+        let sdk = event_from_sentry(event).unwrap_or_else(|e| {
+            raise_event_error(EventError::InBatch {
+                index,
+                source: Box::new(e),
+            })
+        });
+        match capture(&project, sdk, &writer) {
+            Ok(Delivered::Stored(id) | Delivered::Duplicate(id)) => ids.push(id.to_string()),
+            Ok(Delivered::Dropped(_, reason)) => {
+                let retry_after = 60 - i64::from(Utc::now().second());
+                return JsonB(json!({
+                    "status": "rate_limited",
+                    "reason": reason.as_str(),
+                    "retry_after": retry_after,
+                }));
+            }
+            Err(e) => raise_capture_error(e),
+        }
+    }
+    Spi::connect_mut(|client| count_items(client, project.id, &items))
+        .unwrap_or_else(|e| raise_internal("counting envelope items", e));
+    JsonB(json!({"status": "accepted", "ids": ids}))
+}
+
+enum Delivered {
+    Stored(Uuid),
+    /// Its `event_id` was seen before: the first delivery's id.
+    Duplicate(Uuid),
+    /// Over the project's budget: counted, not stored.
+    Dropped(Uuid, DropReason),
+}
+
+fn capture(
+    project: &Project,
+    sdk: SdkEvent,
+    writer: &WriterRole,
+) -> Result<Delivered, CaptureError> {
+    let SdkEvent {
+        event_id,
+        mut input,
+    } = sdk;
+    input.service = Some(project.service.clone());
+    if input.environment.is_none() {
+        input.environment = project.environment.clone();
+    }
+    let event_id = event_id.map(|id| Uuid::from_bytes(*id.as_bytes()));
+    if let Some(event_id) = event_id {
+        let seen = Spi::connect(|client| -> SpiResult<Option<Uuid>> {
+            let mut rows = client.select(
+                "select id from observe.sentry_event_ids where project_id = $1 and event_id = $2",
+                Some(1),
+                &[project.id.into(), event_id.into()],
+            )?;
+            Ok(rows
+                .next()
+                .map(|row| row.get::<Uuid>(1))
+                .transpose()?
+                .flatten())
+        })?;
+        if let Some(id) = seen {
+            return Ok(Delivered::Duplicate(id));
+        }
+    }
+    let captured = try_capture_as(input, writer)?;
+    if let Some(reason) = captured.dropped {
+        return Ok(Delivered::Dropped(captured.id, reason));
+    }
+    if let Some(event_id) = event_id {
+        remember(project.id, event_id, captured.id)?;
+    }
+    Ok(Delivered::Stored(captured.id))
+}
+
+thread_local! {
+    /// When this backend last forgot old event ids (Unix seconds).
+    static PRUNED_AT: Cell<i64> = const { Cell::new(0) };
+}
+
+/// Remembers a stored event's `event_id`. A concurrent delivery of the same
+/// id that committed first makes this one a serialization failure: retried,
+/// it finds the first.
+fn remember(project_id: i64, event_id: Uuid, id: Uuid) -> Result<(), CaptureError> {
+    let now = Utc::now().timestamp();
+    let prune = PRUNED_AT.with(|at| {
+        let due = now - at.get() >= 60;
+        if due {
+            at.set(now);
+        }
+        due
+    });
+    let inserted = Spi::connect_mut(|client| -> SpiResult<bool> {
+        if prune {
+            client.update(
+                &format!(
+                    "delete from observe.sentry_event_ids where received_at < now() - interval '{REMEMBER_EVENT_IDS}'"
+                ),
+                None,
+                &[],
+            )?;
+        }
+        Ok(!client
+            .update(
+                "insert into observe.sentry_event_ids (project_id, event_id, id) values ($1, $2, $3)
+                 on conflict do nothing returning 1",
+                None,
+                &[project_id.into(), event_id.into(), id.into()],
+            )?
+            .is_empty())
+    })?;
+    if !inserted {
+        ereport!(
+            ERROR,
+            PgSqlErrorCode::ERRCODE_T_R_SERIALIZATION_FAILURE,
+            "a concurrent request delivered the same event_id; retry the transaction"
+        );
+    }
+    Ok(())
+}
+
+fn no_such_project(project_id: i64) -> ! {
+    ereport!(
+        ERROR,
+        PgSqlErrorCode::ERRCODE_NO_DATA_FOUND,
+        format!("project {project_id} does not exist")
+    );
+}
+
+fn budget_scope(project_id: i64) -> String {
+    format!("project:{project_id}")
+}
+
+const PROJECT: &str = "select p.id, p.service, p.environment, p.disabled_at is not null
+  from observe.projects p";
+
+fn project_row(row: pgrx::spi::SpiHeapTupleData<'_>) -> SpiResult<Project> {
+    Ok(Project {
+        id: row.get(1)?.unwrap_or_default(),
+        service: row.get(2)?.unwrap_or_default(),
+        environment: row.get(3)?,
+        disabled: row.get(4)?.unwrap_or(true),
+    })
+}
+
+fn project_by_id(client: &SpiClient<'_>, project_id: i64) -> SpiResult<Option<Project>> {
+    let mut rows = client.select(
+        &format!("{PROJECT} where p.id = $1"),
+        Some(1),
+        &[project_id.into()],
+    )?;
+    rows.next().map(project_row).transpose()
+}
+
+/// The project of an active key. Keys are stored as SHA-256 digests only
+/// (`sentry.sql`), so the lookup hashes what was presented.
+fn project_by_key(client: &SpiClient<'_>, public_key: &str) -> SpiResult<Option<Project>> {
+    let digest = Sha256::digest(public_key.as_bytes()).to_vec();
+    let mut rows = client.select(
+        &format!(
+            "{PROJECT} join observe.project_keys k on k.project_id = p.id
+              where k.key_hash = $1 and k.revoked_at is null"
+        ),
+        Some(1),
+        &[digest.into()],
+    )?;
+    rows.next().map(project_row).transpose()
+}
+
+/// `{"type": count}` as the function takes it: item types are short words,
+/// counts at most an envelope's items.
+fn item_counts(items: &Value) -> Vec<(String, i64)> {
+    let Value::Object(items) = items else {
+        invalid("items must be a JSON object of item type to count");
+    };
+    let valid = |(kind, count): (&String, &Value)| {
+        let count = count
+            .as_i64()
+            .filter(|c| (1..=MAX_ITEMS as i64).contains(c))?;
+        let word = !kind.is_empty()
+            && kind.len() <= 64
+            && kind
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        word.then(|| (kind.clone(), count))
+    };
+    items
+        .iter()
+        .map(|item| {
+            valid(item).unwrap_or_else(|| {
+                invalid(format!(
+                    "items: {:?} must be an item type (a-z, 0-9, _) with a count of 1 to {MAX_ITEMS}",
+                    item.0
+                ))
+            })
+        })
+        .collect()
+}
+
+fn count_items(
+    client: &mut SpiClient<'_>,
+    project_id: i64,
+    items: &[(String, i64)],
+) -> SpiResult<()> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let counts: Map<String, Value> = items
+        .iter()
+        .map(|(kind, count)| (kind.clone(), Value::from(*count)))
+        .collect();
+    client.update(
+        "insert into observe.sentry_item_counts as c (project_id, minute, item_type, slot, items)
+         select $1, date_trunc('minute', now()), e.key, $2, e.value::bigint
+           from jsonb_each_text($3) e
+         on conflict (project_id, minute, item_type, slot) do update set items = c.items + excluded.items",
+        None,
+        &[
+            project_id.into(),
+            backend_slot().into(),
+            JsonB(Value::Object(counts)).into(),
+        ],
+    )?;
+    Ok(())
+}

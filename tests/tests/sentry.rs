@@ -1,0 +1,255 @@
+//! Sentry SDK projects in SQL: keys that nobody can read back, the same
+//! event_id stored once, budgets per project key answered as "rate_limited",
+//! refusals with their SQLSTATE, and an SDK event joining the issue of the
+//! same error logged with its printed stack.
+
+use pg_observe_tests::{message, sqlstate, TestDb};
+use serde_json::{json, Value};
+
+async fn project(db: &TestDb, name: &str) -> (i64, String) {
+    let row = db
+        .client
+        .query_one(
+            "select project_id, public_key from observe.create_project($1)",
+            &[&name],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("create_project: {}", message(&e)));
+    (row.get(0), row.get(1))
+}
+
+async fn envelope(db: &TestDb, project_id: i64, key: &str, events: Value) -> Value {
+    db.client
+        .query_one(
+            "select observe.ingest_sentry_envelope($1, $2, $3::text::jsonb, '{\"event\": 1}')",
+            &[&project_id, &key, &events.to_string()],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("ingest_sentry_envelope: {}", message(&e)))
+        .get::<_, Value>(0)
+}
+
+async fn issue_of(db: &TestDb, event: uuid::Uuid) -> i64 {
+    db.client
+        .query_one(
+            "select issue_id from observe.events where id = $1",
+            &[&event],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+fn node_error(event_id: &str) -> Value {
+    json!({
+        "event_id": event_id,
+        "platform": "node",
+        "exception": {"values": [{"type": "TypeError", "value": "Cannot read properties of undefined (reading 'id')",
+            "mechanism": {"type": "onuncaughtexception", "handled": false},
+            "stacktrace": {"frames": [
+                {"filename": "/app/src/server.js", "function": "handle", "lineno": 10, "colno": 3, "in_app": true},
+                {"filename": "/app/src/users.js", "function": "getUser", "lineno": 42, "colno": 17, "in_app": true}
+            ]}}]}
+    })
+}
+
+const PRINTED: &str = "TypeError: Cannot read properties of undefined (reading 'id')
+    at getUser (/app/src/users.js:42:17)
+    at handle (/app/src/server.js:10:3)";
+
+#[tokio::test]
+async fn keys_are_shown_once_and_checked_by_digest() {
+    let db = TestDb::new().await;
+    let (id, key) = project(&db, "api").await;
+    assert_eq!(key.len(), 32);
+    let stored: i64 = db
+        .scalar(&format!(
+            "select count(*) from observe.project_keys where key_prefix = '{}' and key_hash = sha256(convert_to('{key}', 'UTF8'))",
+            &key[..8]
+        ))
+        .await;
+    assert_eq!(stored, 1, "only the digest is kept");
+    let text: String = db
+        .scalar("select string_agg(t::text, ' ') from observe.project_keys t")
+        .await;
+    assert!(!text.contains(&key), "the key itself is stored nowhere");
+
+    let answer = envelope(
+        &db,
+        id,
+        &key,
+        json!([node_error("0a1b2c3d4e5f40718293a4b5c6d7e8f9")]),
+    )
+    .await;
+    assert_eq!(answer["status"], "accepted");
+    assert_eq!(
+        envelope(&db, id, "0".repeat(32).as_str(), json!([])).await["status"],
+        "unknown_key"
+    );
+    assert_eq!(
+        envelope(&db, id + 1, &key, json!([])).await["status"],
+        "unknown_key"
+    );
+
+    let rotated: String = db
+        .client
+        .query_one(
+            "select public_key from observe.rotate_project_key($1)",
+            &[&id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        envelope(&db, id, &key, json!([])).await["status"],
+        "unknown_key"
+    );
+    assert_eq!(
+        envelope(&db, id, &rotated, json!([])).await["status"],
+        "accepted"
+    );
+    db.client
+        .execute("select observe.disable_project($1)", &[&id])
+        .await
+        .unwrap();
+    assert_eq!(
+        envelope(&db, id, &rotated, json!([])).await["status"],
+        "disabled"
+    );
+    let refused = db
+        .client
+        .query_one("select observe.log_sentry_event($1, '{}')", &[&id])
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&refused), "55000");
+    let missing = db
+        .client
+        .query_one("select observe.rotate_project_key(999999)", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&missing), "P0002");
+}
+
+#[tokio::test]
+async fn an_sdk_event_joins_the_issue_of_its_printed_stack_and_is_stored_once() {
+    let db = TestDb::new().await;
+    let (id, key) = project(&db, "api").await;
+    let first = envelope(
+        &db,
+        id,
+        &key,
+        json!([node_error("9ec79c33ec9942ab8353589fcb2e04dc")]),
+    )
+    .await;
+    let again = envelope(
+        &db,
+        id,
+        &key,
+        json!([node_error("9ec79c33-ec99-42ab-8353-589fcb2e04dc")]),
+    )
+    .await;
+    assert_eq!(
+        first["ids"], again["ids"],
+        "the same event_id is the same event"
+    );
+    let events: i64 = db.scalar("select count(*) from observe.events").await;
+    assert_eq!(events, 1);
+    let items: i64 = db
+        .scalar("select sum(items)::bigint from observe.sentry_items where item_type = 'event'")
+        .await;
+    assert_eq!(items, 2, "both deliveries are counted as items");
+
+    let row = db
+        .client
+        .query_one(
+            "select e.issue_id, i.culprit, e.unhandled, e.exception_type
+               from observe.events e join observe.issues i on i.id = e.issue_id",
+            &[],
+        )
+        .await
+        .unwrap();
+    let issue: i64 = row.get(0);
+    assert_eq!(
+        row.get::<_, Option<String>>(1).as_deref(),
+        Some("getUser (users.js)")
+    );
+    assert_eq!(row.get::<_, Option<bool>>(2), Some(true));
+    let printed: uuid::Uuid = db
+        .client
+        .query_one(
+            "select observe.log_error('x', service => 'api', stack => $1)",
+            &[&PRINTED],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(issue_of(&db, printed).await, issue);
+
+    let direct: uuid::Uuid = db
+        .client
+        .query_one(
+            "select observe.log_sentry_event($1, $2::text::jsonb)",
+            &[
+                &id,
+                &node_error("11111111222233334444555555555555").to_string(),
+            ],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        issue_of(&db, direct).await,
+        issue,
+        "log_sentry_event maps the same way"
+    );
+    let bad = db
+        .client
+        .query_one(
+            "select observe.log_sentry_event($1, '{\"level\": \"loud\"}')",
+            &[&id],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&bad), "22023");
+    assert!(message(&bad).contains("invalid level"), "{}", message(&bad));
+}
+
+#[tokio::test]
+async fn a_project_key_spends_its_own_budget_and_hears_when_it_is_spent() {
+    let db = TestDb::new().await;
+    let (a, key_a) = project(&db, "a").await;
+    let (b, key_b) = project(&db, "b").await;
+    db.client
+        .execute(
+            "select observe.set_project_budget($1, events_per_minute => 2)",
+            &[&a],
+        )
+        .await
+        .unwrap();
+    let message_event = |i: i32| json!([{"message": format!("hello {i}")}]);
+    let mut answers = Vec::new();
+    for i in 0..3 {
+        answers.push(envelope(&db, a, &key_a, message_event(i)).await);
+    }
+    assert_eq!(answers[0]["status"], "accepted");
+    assert_eq!(answers[1]["status"], "accepted");
+    assert_eq!(answers[2]["status"], "rate_limited");
+    assert_eq!(answers[2]["reason"], "event_budget");
+    let retry = answers[2]["retry_after"].as_i64().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    assert_eq!(
+        envelope(&db, b, &key_b, message_event(9)).await["status"],
+        "accepted",
+        "another project's key has its own budget"
+    );
+    let drops: i64 = db
+        .client
+        .query_one(
+            "select coalesce(sum(events), 0)::bigint from observe.ingest_drops where role = $1",
+            &[&format!("project:{a}")],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(drops, 1);
+}
