@@ -26,6 +26,9 @@ pub use json::{
 };
 pub use legacy::{legacy_is_critical, Severity};
 pub use level::Level;
+pub(crate) use error::json_type_name;
+pub(crate) use validate::{environment, identifier};
+pub use validate::{MAX_ENVIRONMENT, MAX_IDENTIFIER, MAX_SERVICE};
 
 /// A validated event, before scrubbing, limits and grouping.
 #[derive(Debug, Clone, PartialEq)]
