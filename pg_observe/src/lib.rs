@@ -12,8 +12,11 @@ mod grouping;
 mod jsonb;
 mod lifecycle;
 mod log_error;
+mod logs;
 mod maintenance;
+mod partitions;
 mod pgtime;
+mod requests;
 mod settings;
 #[cfg(any(test, feature = "pg_test"))]
 mod tests;
@@ -54,10 +57,11 @@ extension_sql_file!(
         deploys::scrub_payload
     ]
 );
+extension_sql_file!("../sql/logs.sql", name = "logs", requires = ["schema"]);
 extension_sql_file!(
     "../sql/views.sql",
     name = "views",
-    requires = ["schema", "deploys"]
+    requires = ["schema", "deploys", "logs"]
 );
 extension_sql_file!(
     "../sql/supabase.sql",
@@ -68,6 +72,11 @@ extension_sql_file!(
     "../sql/maintenance.sql",
     name = "maintenance",
     requires = ["schema"]
+);
+extension_sql_file!(
+    "../sql/storage.sql",
+    name = "storage",
+    requires = ["schema", "logs"]
 );
 extension_sql_file!(
     "../sql/outbox.sql",

@@ -16,6 +16,7 @@ pub use error::CaptureError;
 pub use issue_cache::installation;
 pub use issue_cache::register;
 pub use plans::{reopen_args, REOPEN};
+pub use writer::current as current_writer;
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -57,6 +58,19 @@ pub fn try_capture(mut input: EventInput) -> Result<Uuid, CaptureError> {
     };
     let event = process(input, &pipeline)?;
     store::store(event, &writer)
+}
+
+/// Spends an untrusted writer's per-minute budgets on something stored
+/// besides an event (a log line, a request count); false when a budget is
+/// spent, which is counted as a drop like an event's.
+pub fn spend_budget(
+    client: &mut pgrx::spi::SpiClient<'_>,
+    role: &str,
+    wanted: pg_observe_core::budget::Amounts,
+) -> pgrx::spi::SpiResult<bool> {
+    plans::with_plans(client, |client, plans| {
+        budgets::spend(client, plans, role, store::backend_slot(), wanted).map(|v| v.is_ok())
+    })?
 }
 
 /// Bound on each of capture's backend-local maps; past it a map starts over.
