@@ -53,8 +53,8 @@ fn record_requests(
         errors,
         at: at.map(from_pg),
     };
-    let counts = request_counts(report, &scrubber, Utc::now())
-        .unwrap_or_else(|e| raise_request_error(e));
+    let counts =
+        request_counts(report, &scrubber, Utc::now()).unwrap_or_else(|e| raise_request_error(e));
     if counts.requests == 0 {
         return;
     }
@@ -64,7 +64,8 @@ fn record_requests(
             let wanted = Amounts {
                 new_issues: 0,
                 events: 1,
-                bytes: (counts.service.len() + counts.environment.len() + counts.route.len()) as i64,
+                bytes: (counts.service.len() + counts.environment.len() + counts.route.len())
+                    as i64,
             };
             if !spend_budget(client, &writer.name, wanted)? {
                 return Ok(());

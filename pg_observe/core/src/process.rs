@@ -251,7 +251,11 @@ pub fn process(input: EventInput, pipeline: &Pipeline<'_>) -> Result<ProcessedEv
 
 /// An identifier the scrubber would change would silently name something
 /// else once scrubbed: it is refused instead.
-pub(crate) fn refuse_scrubbed(field: &str, value: &str, scrubber: &Scrubber) -> Result<(), EventError> {
+pub(crate) fn refuse_scrubbed(
+    field: &str,
+    value: &str,
+    scrubber: &Scrubber,
+) -> Result<(), EventError> {
     if matches!(scrubber.scrub_text(value), Cow::Owned(_)) {
         return Err(EventError::Invalid {
             field: field.to_owned(),
@@ -304,7 +308,12 @@ const WHITESPACE_WINDOW: usize = 256;
 
 /// Text is cut to a few times its limit first (`limits::precut`); scrubbing
 /// and parsing see only that.
-pub(crate) fn bounded_text(text: &str, limit: usize, scrubber: &Scrubber, is_stack: bool) -> BoundedText {
+pub(crate) fn bounded_text(
+    text: &str,
+    limit: usize,
+    scrubber: &Scrubber,
+    is_stack: bool,
+) -> BoundedText {
     let text: Cow<'_, str> = if text.contains('\0') {
         Cow::Owned(text.replace('\0', "\u{FFFD}"))
     } else {

@@ -6,7 +6,9 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use thiserror::Error;
 
-use crate::event::{environment, identifier, EventError, EventErrorKind, MAX_IDENTIFIER, MAX_SERVICE};
+use crate::event::{
+    environment, identifier, EventError, EventErrorKind, MAX_IDENTIFIER, MAX_SERVICE,
+};
 use crate::process::refuse_scrubbed;
 use crate::scrub::Scrubber;
 
@@ -122,7 +124,9 @@ mod tests {
     use super::*;
     use crate::scrub::ScrubConfig;
 
-    fn check(mutate: impl FnOnce(&mut RequestReport<'static>)) -> Result<RequestCounts, RequestError> {
+    fn check(
+        mutate: impl FnOnce(&mut RequestReport<'static>),
+    ) -> Result<RequestCounts, RequestError> {
         let mut report = RequestReport {
             service: "api",
             environment: Some("production"),
@@ -133,7 +137,11 @@ mod tests {
         };
         mutate(&mut report);
         let scrubber = Scrubber::new(&ScrubConfig::default()).unwrap();
-        request_counts(report, &scrubber, DateTime::from_timestamp(1_800_000_000, 0).unwrap())
+        request_counts(
+            report,
+            &scrubber,
+            DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+        )
     }
 
     #[test]
@@ -147,23 +155,46 @@ mod tests {
             r.environment = None;
         })
         .unwrap();
-        assert_eq!((counts.route.as_str(), counts.environment.as_str()), ("", ""));
+        assert_eq!(
+            (counts.route.as_str(), counts.environment.as_str()),
+            ("", "")
+        );
     }
 
     #[test]
     fn refuses_impossible_counts_and_future_reports() {
         for (expected, mutate) in [
-            ("requests is required", Box::new(|r: &mut RequestReport| r.requests = None) as Box<dyn Fn(&mut RequestReport)>),
-            ("must not be negative", Box::new(|r: &mut RequestReport| r.errors = Some(-1))),
-            ("must not exceed requests", Box::new(|r: &mut RequestReport| r.errors = Some(101))),
-            ("at must not be more than a minute ahead", Box::new(|r: &mut RequestReport| {
-                r.at = DateTime::from_timestamp(1_800_000_120, 0)
-            })),
-            ("service must not be empty", Box::new(|r: &mut RequestReport| r.service = " ")),
-            ("environment must not contain whitespace", Box::new(|r: &mut RequestReport| r.environment = Some("a b"))),
-            ("route must be at most 256 characters", Box::new(|r: &mut RequestReport| {
-                r.route = Some(Box::leak("x".repeat(257).into_boxed_str()))
-            })),
+            (
+                "requests is required",
+                Box::new(|r: &mut RequestReport| r.requests = None)
+                    as Box<dyn Fn(&mut RequestReport)>,
+            ),
+            (
+                "must not be negative",
+                Box::new(|r: &mut RequestReport| r.errors = Some(-1)),
+            ),
+            (
+                "must not exceed requests",
+                Box::new(|r: &mut RequestReport| r.errors = Some(101)),
+            ),
+            (
+                "at must not be more than a minute ahead",
+                Box::new(|r: &mut RequestReport| r.at = DateTime::from_timestamp(1_800_000_120, 0)),
+            ),
+            (
+                "service must not be empty",
+                Box::new(|r: &mut RequestReport| r.service = " "),
+            ),
+            (
+                "environment must not contain whitespace",
+                Box::new(|r: &mut RequestReport| r.environment = Some("a b")),
+            ),
+            (
+                "route must be at most 256 characters",
+                Box::new(|r: &mut RequestReport| {
+                    r.route = Some(Box::leak("x".repeat(257).into_boxed_str()))
+                }),
+            ),
         ] {
             let err = check(|r| mutate(r)).expect_err(expected);
             assert!(err.to_string().contains(expected), "{err}");
@@ -173,6 +204,10 @@ mod tests {
     #[test]
     fn scrubs_routes() {
         let counts = check(|r| r.route = Some("/reset/jane@example.com")).unwrap();
-        assert!(!counts.route.contains("jane@example.com"), "{}", counts.route);
+        assert!(
+            !counts.route.contains("jane@example.com"),
+            "{}",
+            counts.route
+        );
     }
 }

@@ -56,7 +56,7 @@ select throws_ok(
     'tag values must be strings');
 select throws_ok(
     $$select observe.log_error('x', context => '[1, 2]')$$,
-    '22023', 'event field "context" must be a JSON object, got [1,2]',
+    '22023', 'event field "context" must be an object, got an array',
     'context must be an object');
 select throws_ok(
     $$select observe.log_error('x', fingerprint => array['checkout', null])$$,

@@ -18,6 +18,7 @@ use serde_json::{Map, Value};
 
 use crate::limits::JsonLimitReport;
 
+pub(crate) use error::json_type_name;
 pub use error::{EventError, EventErrorKind, Shown};
 pub use id::uuid_v7;
 pub use json::{
@@ -26,7 +27,6 @@ pub use json::{
 };
 pub use legacy::{legacy_is_critical, Severity};
 pub use level::Level;
-pub(crate) use error::json_type_name;
 pub(crate) use validate::{environment, identifier};
 pub use validate::{MAX_ENVIRONMENT, MAX_IDENTIFIER, MAX_SERVICE};
 

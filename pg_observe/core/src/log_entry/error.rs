@@ -41,7 +41,11 @@ impl LogError {
         }
     }
 
-    pub(crate) fn wrong_type(field: &str, expected: &'static str, value: &serde_json::Value) -> Self {
+    pub(crate) fn wrong_type(
+        field: &str,
+        expected: &'static str,
+        value: &serde_json::Value,
+    ) -> Self {
         LogError::WrongType {
             field: field.to_owned(),
             expected,

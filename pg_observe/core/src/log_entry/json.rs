@@ -118,20 +118,41 @@ mod tests {
     #[test]
     fn refuses_unknown_fields_wrong_types_and_levels() {
         let err = LogInput::from_json(&json!({"message": "x", "mesage": "y"})).unwrap_err();
-        assert!(err.to_string().contains("unknown log field \"mesage\""), "{err}");
+        assert!(
+            err.to_string().contains("unknown log field \"mesage\""),
+            "{err}"
+        );
         let err = LogInput::from_json(&json!({"message": 7})).unwrap_err();
-        assert_eq!(err.to_string(), "log field \"message\" must be a string, got a number");
+        assert_eq!(
+            err.to_string(),
+            "log field \"message\" must be a string, got a number"
+        );
         let err = LogInput::from_json(&json!({"message": "x", "level": "warn"})).unwrap_err();
-        assert!(err.to_string().contains("debug, info, warning, error, fatal"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("debug, info, warning, error, fatal"),
+            "{err}"
+        );
         let err = LogInput::from_json(&json!({"message": "x", "context": "auth"})).unwrap_err();
-        assert!(err.to_string().contains("\"context\" must be an object"), "{err}");
+        assert!(
+            err.to_string().contains("\"context\" must be an object"),
+            "{err}"
+        );
         let err = LogInput::from_json(&json!({"level": "info"})).unwrap_err();
-        assert_eq!(err, LogError::Missing { field: "message".into() });
+        assert_eq!(
+            err,
+            LogError::Missing {
+                field: "message".into()
+            }
+        );
     }
 
     #[test]
     fn batches_are_bounded() {
         assert!(batch_len(MAX_BATCH).is_ok());
-        assert!(batch_len(MAX_BATCH + 1).unwrap_err().to_string().contains("at most 1000"));
+        assert!(batch_len(MAX_BATCH + 1)
+            .unwrap_err()
+            .to_string()
+            .contains("at most 1000"));
     }
 }

@@ -9,7 +9,9 @@ mod json;
 use serde_json::{Map, Value};
 
 pub use error::LogError;
-pub use json::{batch_len, field_read_bound, field_read_depth, is_known_field, not_a_batch, MAX_BATCH};
+pub use json::{
+    batch_len, field_read_bound, field_read_depth, is_known_field, not_a_batch, MAX_BATCH,
+};
 
 use crate::event::{environment, identifier, Level, MAX_IDENTIFIER, MAX_SERVICE};
 use crate::limits::{JsonLimitReport, Limits};
@@ -153,10 +155,17 @@ mod tests {
             .clone();
         input.request_id = Some("req-jane@example.com".into());
         let line = process(input).unwrap();
-        assert!(!line.message.contains("jane@example.com"), "{}", line.message);
+        assert!(
+            !line.message.contains("jane@example.com"),
+            "{}",
+            line.message
+        );
         assert!(!line.message.contains("hunter2secret"), "{}", line.message);
         let context = line.context.to_string();
-        assert!(!context.contains("\"pw\"") && !context.contains("joe@example.org"), "{context}");
+        assert!(
+            !context.contains("\"pw\"") && !context.contains("joe@example.org"),
+            "{context}"
+        );
         assert!(!line.request_id.unwrap().contains("jane@"));
     }
 
@@ -168,7 +177,10 @@ mod tests {
             ..Limits::default()
         };
         let mut input = LogInput::new("word ".repeat(1000));
-        input.context = json!({"blob": "x".repeat(5000)}).as_object().unwrap().clone();
+        input.context = json!({"blob": "x".repeat(5000)})
+            .as_object()
+            .unwrap()
+            .clone();
         let line = process_log(input, "default", &scrubber(), &limits).unwrap();
         assert!(line.message.len() <= 256);
         assert!(line.context.to_string().len() <= 256);
@@ -178,16 +190,35 @@ mod tests {
     #[test]
     fn refuses_bad_identifiers_naming_the_field() {
         for (field, mutate) in [
-            ("message", Box::new(|l: &mut LogInput| l.message = " ".into()) as Box<dyn Fn(&mut LogInput)>),
-            ("service", Box::new(|l: &mut LogInput| l.service = Some("a\nb".into()))),
-            ("service", Box::new(|l: &mut LogInput| l.service = Some("ops@example.com".into()))),
-            ("environment", Box::new(|l: &mut LogInput| l.environment = Some("prod uction".into()))),
-            ("request_id", Box::new(|l: &mut LogInput| l.request_id = Some("x".repeat(257)))),
+            (
+                "message",
+                Box::new(|l: &mut LogInput| l.message = " ".into()) as Box<dyn Fn(&mut LogInput)>,
+            ),
+            (
+                "service",
+                Box::new(|l: &mut LogInput| l.service = Some("a\nb".into())),
+            ),
+            (
+                "service",
+                Box::new(|l: &mut LogInput| l.service = Some("ops@example.com".into())),
+            ),
+            (
+                "environment",
+                Box::new(|l: &mut LogInput| l.environment = Some("prod uction".into())),
+            ),
+            (
+                "request_id",
+                Box::new(|l: &mut LogInput| l.request_id = Some("x".repeat(257))),
+            ),
         ] {
             let mut input = LogInput::new("hello");
             mutate(&mut input);
             let err = process(input).expect_err(field);
-            assert!(err.to_string().starts_with(&format!("log field \"{field}\"")), "{err}");
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("log field \"{field}\"")),
+                "{err}"
+            );
         }
     }
 }
