@@ -58,6 +58,7 @@ create function observe.log_counts_since(since timestamptz)
 returns table (bucket timestamptz, service text, environment text, level observe.level, events bigint)
 language sql
 stable
+strict
 set search_path = pg_catalog, pg_temp
 as $$
     with settled as (select settled_until from observe.log_rollup)

@@ -1394,6 +1394,7 @@ create function observe.log_counts_since(since timestamptz)
 returns table (bucket timestamptz, service text, environment text, level observe.level, events bigint)
 language sql
 stable
+strict
 set search_path = pg_catalog, pg_temp
 as $$
     with settled as (select settled_until from observe.log_rollup)
@@ -1837,15 +1838,22 @@ begin
     end if;
     with taken as (
         delete from observe.count_queue returning *
-    ), live as (
-        select t.*, g.service, date_trunc('hour', t.counted_at, 'UTC') as hour
-          from taken t join observe.issue_groups g on g.id = t.issue_id
+    ), minutes as (
+        -- One row per issue, minute, environment, release and level: every
+        -- resolution is summed from these, not from each event again.
+        select m.*, g.service
+          from (select t.issue_id, date_trunc('minute', t.counted_at, 'UTC') as minute, t.environment,
+                       t.release, t.level, count(*) as events, min(t.counted_at) as first_seen,
+                       max(t.occurred_at) as last_seen
+                  from taken t
+                 group by 1, 2, 3, 4, 5) m
+          join observe.issue_groups g on g.id = m.issue_id
     ), counted as (
         insert into observe.issue_counts as c
                (issue_id, resolution, bucket, environment, release, events, first_seen, last_seen)
-        select l.issue_id, r.resolution, date_trunc(r.resolution, l.counted_at, 'UTC'), l.environment, l.release,
-               count(*), min(l.counted_at), max(l.occurred_at)
-          from live l
+        select m.issue_id, r.resolution, date_trunc(r.resolution, m.minute, 'UTC'), m.environment, m.release,
+               sum(m.events), min(m.first_seen), max(m.last_seen)
+          from minutes m
          cross join (values ('minute'), ('hour'), ('day')) as r(resolution)
          group by 1, 2, 3, 4, 5
         on conflict (issue_id, resolution, bucket, environment, release) do update
@@ -1855,9 +1863,9 @@ begin
         returning 1
     ), by_service as (
         insert into observe.service_counts as c (resolution, bucket, service, environment, level, events)
-        select r.resolution, date_trunc(r.resolution, l.counted_at, 'UTC'), l.service, l.environment, l.level,
-               count(*)
-          from live l
+        select r.resolution, date_trunc(r.resolution, m.minute, 'UTC'), m.service, m.environment, m.level,
+               sum(m.events)
+          from minutes m
          cross join (values ('minute'), ('hour'), ('day')) as r(resolution)
          group by 1, 2, 3, 4, 5
         on conflict (resolution, bucket, service, environment, level) do update
@@ -1865,12 +1873,14 @@ begin
         returning 1
     ), users as (
         insert into observe.issue_users as u (issue_id, user_hash, first_seen, last_seen)
-        select l.issue_id, l.user_hash, min(l.counted_at), max(l.counted_at)
-          from live l
-         where l.user_hash is not null
-         group by l.issue_id, l.user_hash
+        select t.issue_id, t.user_hash, min(t.counted_at), max(t.counted_at)
+          from taken t
+         where t.user_hash is not null
+           and exists (select from observe.issue_groups g where g.id = t.issue_id)
+         group by t.issue_id, t.user_hash
         on conflict (issue_id, user_hash) do update
-           set last_seen = greatest(u.last_seen, excluded.last_seen)
+           set last_seen = excluded.last_seen
+         where u.last_seen < excluded.last_seen
         returning 1
     ), summarized as (
         update observe.issue_summary s
@@ -1882,16 +1892,19 @@ begin
                events_24h = s.events_24h + b.events_24h,
                events_prev_24h = s.events_prev_24h + b.events_prev_24h,
                events_7d = s.events_7d + b.events_7d
-          from (select l.issue_id, count(*) as events, max(l.occurred_at) as last_seen,
-                       (array_agg(l.release order by l.occurred_at desc) filter (where l.release <> ''))[1]
+          from (select h.issue_id, sum(h.events)::bigint as events, max(h.last_seen) as last_seen,
+                       (array_agg(h.release order by h.last_seen desc) filter (where h.release <> ''))[1]
                            as last_release,
-                       max(l.occurred_at) filter (where l.release <> '') as release_seen,
-                       count(*) filter (where l.hour >= windows_hour - interval '23 hours') as events_24h,
-                       count(*) filter (where l.hour >= windows_hour - interval '47 hours'
-                                          and l.hour < windows_hour - interval '23 hours') as events_prev_24h,
-                       count(*) filter (where l.hour >= windows_hour - interval '167 hours') as events_7d
-                  from live l
-                 group by l.issue_id) b
+                       max(h.last_seen) filter (where h.release <> '') as release_seen,
+                       coalesce(sum(h.events) filter (where h.hour >= windows_hour - interval '23 hours'), 0)::bigint
+                           as events_24h,
+                       coalesce(sum(h.events) filter (where h.hour >= windows_hour - interval '47 hours'
+                                                        and h.hour < windows_hour - interval '23 hours'), 0)::bigint
+                           as events_prev_24h,
+                       coalesce(sum(h.events) filter (where h.hour >= windows_hour - interval '167 hours'), 0)::bigint
+                           as events_7d
+                  from (select m.*, date_trunc('hour', m.minute, 'UTC') as hour from minutes m) h
+                 group by h.issue_id) b
          where s.issue_id = b.issue_id
         returning 1
     )

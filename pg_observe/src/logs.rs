@@ -164,12 +164,15 @@ fn store(lines: Vec<LogInput>, batch: bool) -> i32 {
             if line.environment.is_none() {
                 line.environment.clone_from(&environment);
             }
-            process_log(line, &service, &scrubber, &limits).map_err(|source| match batch {
-                true => LogError::InBatch {
-                    index,
-                    source: Box::new(source),
-                },
-                false => source,
+            process_log(line, &service, &scrubber, &limits).map_err(|source| {
+                if batch {
+                    LogError::InBatch {
+                        index,
+                        source: Box::new(source),
+                    }
+                } else {
+                    source
+                }
             })
         })
         .collect::<Result<Vec<_>, _>>()
