@@ -11,8 +11,12 @@
 #   6. edge functions: .wasm size, cold start under Deno, the WASM call's
 #      per-request cost vs the same handler without it, and dispatch
 #      throughput against the Resend stand-in's 2 requests/s
+#   7. ingest: 100 concurrent clients at 1000 requests/min and saturated,
+#      against the same Deno answering 204 without pg_observe
+#   8. server-side capture: pgbench with 5 % failing transactions, capture
+#      on vs off, and the time from a failing statement to its stored row
 # Writes the figures, the commands and the machine to benches/RESULTS.md.
-# Takes about 20 minutes; run it on an otherwise idle machine.
+# Takes about 30 minutes; run it on an otherwise idle machine.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -35,6 +39,10 @@ echo "== SQL fingerprint"
 benches/sql/fingerprint.sh | tee "$LOG/fingerprint.md"
 echo "== edge functions"
 benches/edge/run.sh | tee "$LOG/edge.md"
+echo "== ingest"
+benches/edge/ingest.sh | tee "$LOG/ingest.md"
+echo "== server-side capture"
+benches/pgbench/server_capture/run.sh | tee "$LOG/server_capture.md"
 
 # The row the foundation issue sets its target on.
 hot8=$(awk -F'|' '$2 ~ /durable/ && $3 ~ /default/ && $4 ~ / 8 / && $5 ~ /log_error_hot/ {gsub(/ /, "", $7); print $7}' "$LOG/pgbench.md")
@@ -143,5 +151,34 @@ process and run. Dispatch sends through the Resend stand-in
 default 2 requests per second: the pace, not pg_observe, sets the time.
 
 $(cat "$LOG/edge.md")
+
+## 7. Ingest under load (Deno, 100 concurrent clients)
+
+\`benches/edge/ingest.sh\`
+
+100 clients, each with its own address, post a batch of 5 web-vitals
+beacons (\`text/plain\`, as \`navigator.sendBeacon\` sends) to the ingest
+function, which parses them in Rust/WASM and writes them as the untrusted
+\`observe_ingest\` role (budgets raised so every beacon is stored; durable
+commits). The baseline is a Deno server in the same process as the load
+generator answering 204 without reading a database, under the same load.
+
+$(cat "$LOG/ingest.md")
+
+## 8. Server-side capture under load
+
+\`benches/pgbench/server_capture/run.sh\` (ROUNDS=${ROUNDS:-3}, ${SECONDS_PER_RUN:-10} s per run, \`-M prepared\`, \`-j 2\`)
+
+A cluster started with \`shared_preload_libraries = 'pg_cron,pg_observe'\`
+(durable commits). Each transaction updates one of 10,000 rows; 5 % then
+fail with a serialization failure, which the log hook captures and the
+storing worker writes into \`observe.issues\` (flood control at its default).
+The baseline is the same cluster with \`observe.capture_server_errors = off\`,
+measured in the same run (target: capture on ≥ 0.95 × off). Latency is
+the time from the failing statement (the event's \`occurred_at\`, taken in
+the hook) until a second session sees its event row, and so its issue,
+committed; target p99 under 2 s.
+
+$(cat "$LOG/server_capture.md")
 EOF
 echo "== wrote benches/RESULTS.md (target row: $hot8, $verdict)"

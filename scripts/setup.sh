@@ -16,6 +16,9 @@ apt_packages=(
   # The edge functions compile to wasm32, which rustup here cannot target:
   # Debian's rustc-web with its std sources and lld do (scripts/build-edge.sh).
   rustc-web cargo-web rust-web-src lld-19
+  # The status page's smoke test runs in Debian's Chromium, driven by
+  # playwright-core (tools/); Playwright's own browser downloads are not used.
+  chromium openssl
 )
 
 missing=()
@@ -62,8 +65,18 @@ if ! command -v npm >/dev/null; then
 fi
 DENO="$ROOT/tools/node_modules/.bin/deno"
 DENO_VERSION=$(sed -n 's/.*"deno": "\(.*\)".*/\1/p' "$ROOT/tools/package.json")
-if ! "$DENO" --version 2>/dev/null | grep -q "^deno $DENO_VERSION "; then
-  log "installing Deno $DENO_VERSION (npm ci in tools/)"
+# Every tool pinned in tools/package.json, at its version: Deno, and
+# playwright-core, which drives Debian's Chromium for the status page test.
+tools_current() {
+  "$DENO" --version 2>/dev/null | grep -q "^deno $DENO_VERSION " || return 1
+  for tool in playwright-core; do
+    want=$(sed -n "s/.*\"$tool\": \"\(.*\)\".*/\1/p" "$ROOT/tools/package.json")
+    have=$(sed -n 's/^  "version": "\(.*\)".*/\1/p' "$ROOT/tools/node_modules/$tool/package.json" 2>/dev/null)
+    [ "$want" = "$have" ] || return 1
+  done
+}
+if ! tools_current; then
+  log "installing the pinned tools (npm ci in tools/: Deno $DENO_VERSION, playwright-core)"
   (cd "$ROOT/tools" && npm ci --no-audit --no-fund)
 fi
 # The functions' npm: imports, from deno.lock, so that serving and testing

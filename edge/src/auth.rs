@@ -34,6 +34,8 @@ mod tests {
                 route: "/".into(),
                 headers: [("authorization".to_owned(), value.to_owned())].into(),
                 body_too_large: false,
+                remote_addr: String::new(),
+                random: String::new(),
             },
             body: vec![],
         }

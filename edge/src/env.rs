@@ -18,9 +18,11 @@ pub const MONITORING_ALERT_FROM: &str = "MONITORING_ALERT_FROM";
 pub const MONITORING_ALERT_EMAIL: &str = "MONITORING_ALERT_EMAIL";
 pub const VERCEL_WEBHOOK_SECRET: &str = "VERCEL_WEBHOOK_SECRET";
 pub const GITHUB_WEBHOOK_SECRET: &str = "GITHUB_WEBHOOK_SECRET";
+/// Comma-separated origins whose pages may post to `ingest` (`*`: any).
+pub const OBSERVE_ALLOWED_ORIGINS: &str = "OBSERVE_ALLOWED_ORIGINS";
 
 /// Every variable any function reads.
-pub const NAMES: [&str; 10] = [
+pub const NAMES: [&str; 11] = [
     SUPABASE_DB_URL,
     OBSERVE_FUNCTION_SECRET,
     OBSERVE_RING_TOKEN,
@@ -31,6 +33,7 @@ pub const NAMES: [&str; 10] = [
     MONITORING_ALERT_EMAIL,
     VERCEL_WEBHOOK_SECRET,
     GITHUB_WEBHOOK_SECRET,
+    OBSERVE_ALLOWED_ORIGINS,
 ];
 
 #[derive(Debug, Clone, Default)]

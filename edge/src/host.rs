@@ -31,6 +31,8 @@ fn request(method: &str, route: &str, headers: &[(&str, &str)], body: &[u8]) -> 
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             body_too_large: false,
+            remote_addr: "203.0.113.7".into(),
+            random: "00112233445566778899aabbccddeeff".into(),
         },
         body: body.to_vec(),
     }
@@ -96,6 +98,10 @@ fn drive(
                 run.http.push((now, headers, body));
                 now += 20;
             }
+            Command::SqlAs { query, params, .. } => {
+                outcome = Some(sql(query, &params));
+                run.sql.push((query.to_owned(), params));
+            }
             Command::Sleep { ms } => {
                 now += ms as i64;
                 outcome = Some(Outcome::Slept);
@@ -106,6 +112,13 @@ fn drive(
                 run.now = now;
                 return run;
             }
+            Command::Reply { status, body, .. } => {
+                run.status = status;
+                run.body = serde_json::from_str(&body).unwrap_or(Value::String(body));
+                run.now = now;
+                return run;
+            }
+            Command::Probe { .. } => panic!("probes are driven by health_check's own tests"),
         }
     }
     panic!("the function never answered");

@@ -5,14 +5,18 @@
 //! state merges the same way in both.
 
 pub mod auth;
+pub mod certificate;
 pub mod delivery;
 pub mod deploy_events;
 pub mod dispatch;
 pub mod email;
 pub mod env;
+pub mod health_check;
+pub mod ingest;
 pub mod protocol;
 pub mod resend;
 pub mod signature;
+pub mod status;
 
 use std::collections::BTreeMap;
 
@@ -22,7 +26,13 @@ use crate::env::Env;
 use crate::protocol::{error, Answered, Function, Outcome, Request, RequestMeta};
 
 /// The functions, by the name Supabase serves them under.
-pub const FUNCTIONS: [&str; 2] = ["alert-dispatch", "deploy-events"];
+pub const FUNCTIONS: [&str; 5] = [
+    "alert-dispatch",
+    "deploy-events",
+    "health-check",
+    "ingest",
+    "status",
+];
 
 /// The variables a function needs on every route, for the log line the host
 /// writes once at start.
@@ -30,6 +40,9 @@ pub fn required(function: &str) -> &'static [&'static str] {
     match function {
         "alert-dispatch" => &dispatch::REQUIRED,
         "deploy-events" => &deploy_events::REQUIRED,
+        "health-check" => &health_check::REQUIRED,
+        "ingest" => &ingest::REQUIRED,
+        "status" => &status::REQUIRED,
         _ => &[],
     }
 }
@@ -47,6 +60,9 @@ pub fn start(function: &str, request: Request, env: &Env, now_ms: i64) -> Box<dy
     match function {
         "alert-dispatch" => dispatch::start(request, env, now_ms),
         "deploy-events" => deploy_events::start(request, env),
+        "health-check" => health_check::start(request, env),
+        "ingest" => ingest::start(request, env, now_ms),
+        "status" => status::start(request, env),
         other => Box::new(Answered(Some(error(
             404,
             "not_found",
@@ -105,6 +121,16 @@ impl Session {
             }
         };
         serde_json::to_string(&command).expect("commands serialise")
+    }
+}
+
+/// The largest body `function` reads; the host stops reading there and
+/// the function answers 413. `ingest` is public, so it reads least.
+#[wasm_bindgen]
+pub fn body_limit(function: &str) -> u32 {
+    match function {
+        "ingest" => ingest::MAX_BODY_BYTES as u32,
+        _ => 1024 * 1024,
     }
 }
 

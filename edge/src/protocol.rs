@@ -21,6 +21,13 @@ pub struct RequestMeta {
     /// The host stopped reading the body at its limit.
     #[serde(default)]
     pub body_too_large: bool,
+    /// The peer of the connection, as the platform saw it (no port).
+    #[serde(default)]
+    pub remote_addr: String,
+    /// 16 random bytes from the host's CSPRNG, hex: WASM has no entropy
+    /// of its own (the status page's nonce).
+    #[serde(default)]
+    pub random: String,
 }
 
 #[derive(Debug, Clone)]
@@ -49,6 +56,18 @@ pub enum Command {
         query: &'static str,
         params: Vec<Value>,
     },
+    /// Run one statement as `role` (`SET LOCAL ROLE` in a transaction of
+    /// its own): the connecting role holds `role`, and acts with no more.
+    SqlAs {
+        role: &'static str,
+        query: &'static str,
+        params: Vec<Value>,
+    },
+    /// Send these requests at once, each with its own timeout; answer with
+    /// every result, in order (`Outcome::Probed`).
+    Probe {
+        probes: Vec<Probe>,
+    },
     /// Send one request; answer with the response or the network error.
     Http {
         method: &'static str,
@@ -59,6 +78,12 @@ pub enum Command {
     },
     Sleep {
         ms: u64,
+    },
+    /// Answer the caller with `body` as is (HTML, or no body for 204).
+    Reply {
+        status: u16,
+        headers: BTreeMap<String, String>,
+        body: String,
     },
     /// Answer the caller; `log` goes to the function's log only.
     Respond {
@@ -100,6 +125,42 @@ pub enum Outcome {
         message: String,
     },
     Slept,
+    Probed {
+        results: Vec<ProbeResult>,
+    },
+}
+
+/// One request of a health check.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Probe {
+    pub method: String,
+    pub url: String,
+    pub headers: BTreeMap<String, String>,
+    pub body: Option<String>,
+    pub timeout_ms: u64,
+    /// Also read the server's TLS certificate (a second connection: fetch
+    /// does not expose it).
+    pub certificate: bool,
+}
+
+/// What a probe saw. `status` is absent when no response arrived (`error`
+/// says why); the body is cut at the host's limit.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ProbeResult {
+    #[serde(default)]
+    pub status: Option<u16>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub body: String,
+    pub elapsed_ms: f64,
+    #[serde(default)]
+    pub error: Option<String>,
+    /// The leaf certificate, DER, base64.
+    #[serde(default)]
+    pub certificate: Option<String>,
+    #[serde(default)]
+    pub certificate_error: Option<String>,
 }
 
 /// A function's decisions for one request.

@@ -81,7 +81,8 @@ create function observe.enqueue_notification(
     recipients text[] default '{}',
     rule_id bigint default null,
     group_key text default null,
-    group_labels jsonb default '{}')
+    group_labels jsonb default '{}',
+    not_before timestamptz default null)
 returns uuid
 language plpgsql
 security definer
@@ -121,9 +122,10 @@ begin
     end if;
 
     insert into observe.notifications as n
-           (idempotency_key, kind, subject, payload, recipients, rule_id, group_key, group_labels)
+           (idempotency_key, kind, subject, payload, recipients, rule_id, group_key, group_labels,
+            next_attempt_at)
     values (key, kind, subject, payload, coalesce(recipients, '{}'), rule_id,
-            coalesce(group_key, key), coalesce(group_labels, '{}'))
+            coalesce(group_key, key), coalesce(group_labels, '{}'), coalesce(not_before, now()))
     on conflict on constraint notifications_idempotency_key_key do nothing
     returning n.id into notification_id;
     if notification_id is null then
@@ -132,7 +134,7 @@ begin
     return notification_id;
 end
 $$;
-comment on function observe.enqueue_notification(text, text, text, jsonb, text[], bigint, text, jsonb) is
+comment on function observe.enqueue_notification(text, text, text, jsonb, text[], bigint, text, jsonb, timestamptz) is
     'Queues an alert e-mail (internal: the alert evaluator calls it); returns its id, the existing one when idempotency_key was queued before.';
 
 -- Hands out up to `batch` due notifications under a lease. SKIP LOCKED: two

@@ -49,7 +49,11 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'log_errors_wrapper';
 
-CREATE OR REPLACE FUNCTION observe."log_error"(
+-- log_error gained its last argument, durable; a new signature is a new
+-- function, so the old one goes (its grants return with
+-- apply_role_privileges() below).
+DROP FUNCTION observe."log_error"(text, text, text, text, text, text, text, jsonb, text[], text, text, timestamptz);
+CREATE FUNCTION observe."log_error"(
 	"message" TEXT,
 	"level" TEXT DEFAULT 'error',
 	"service" TEXT DEFAULT NULL,
@@ -61,12 +65,34 @@ CREATE OR REPLACE FUNCTION observe."log_error"(
 	"fingerprint" TEXT[] DEFAULT NULL,
 	"user_ref" TEXT DEFAULT NULL,
 	"request_id" TEXT DEFAULT NULL,
-	"occurred_at" timestamp with time zone DEFAULT now()
+	"occurred_at" timestamp with time zone DEFAULT now(),
+	"durable" bool DEFAULT false
 ) RETURNS uuid
 VOLATILE SECURITY DEFINER PARALLEL UNSAFE 
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'log_error_wrapper';
+
+-- Server-side capture's health (pg_observe/src/server_capture/stats.rs).
+CREATE FUNCTION observe."capture_stats"() RETURNS TABLE (
+	"preloaded" bool,
+	"captured" bigint,
+	"dropped" bigint,
+	"stored" bigint,
+	"failed" bigint,
+	"skipped" bigint,
+	"pending" bigint,
+	"ring_bytes" bigint,
+	"ring_used_bytes" bigint,
+	"worker_lag" interval,
+	"last_stored_at" timestamp with time zone,
+	"last_error" TEXT,
+	"last_error_at" timestamp with time zone,
+	"launcher_pid" INT
+)
+STRICT VOLATILE 
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'capture_stats_wrapper';
 
 -- The activity trigger asks core for the kind of a change
 -- (pg_observe_core::lifecycle::ActivityKind), so the words live in Rust.
@@ -766,7 +792,8 @@ create function observe.enqueue_notification(
     recipients text[] default '{}',
     rule_id bigint default null,
     group_key text default null,
-    group_labels jsonb default '{}')
+    group_labels jsonb default '{}',
+    not_before timestamptz default null)
 returns uuid
 language plpgsql
 security definer
@@ -806,9 +833,10 @@ begin
     end if;
 
     insert into observe.notifications as n
-           (idempotency_key, kind, subject, payload, recipients, rule_id, group_key, group_labels)
+           (idempotency_key, kind, subject, payload, recipients, rule_id, group_key, group_labels,
+            next_attempt_at)
     values (key, kind, subject, payload, coalesce(recipients, '{}'), rule_id,
-            coalesce(group_key, key), coalesce(group_labels, '{}'))
+            coalesce(group_key, key), coalesce(group_labels, '{}'), coalesce(not_before, now()))
     on conflict on constraint notifications_idempotency_key_key do nothing
     returning n.id into notification_id;
     if notification_id is null then
@@ -817,7 +845,7 @@ begin
     return notification_id;
 end
 $$;
-comment on function observe.enqueue_notification(text, text, text, jsonb, text[], bigint, text, jsonb) is
+comment on function observe.enqueue_notification(text, text, text, jsonb, text[], bigint, text, jsonb, timestamptz) is
     'Queues an alert e-mail (internal: the alert evaluator calls it); returns its id, the existing one when idempotency_key was queued before.';
 
 -- Hands out up to `batch` due notifications under a lease. SKIP LOCKED: two
@@ -2413,13 +2441,1034 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'record_requests_wrapper';
 
+-- Alerting (pg_observe/sql/alerting.sql and pg_observe/src/alerting/).
+create function observe.create_alert_rule(
+    name text,
+    kind text default 'threshold',
+    metric text default 'error_events',
+    service text default null,
+    environment text default null,
+    level text default null,
+    issue_id bigint default null,
+    "match" jsonb default null,
+    comparator text default '>=',
+    threshold double precision default null,
+    window_size interval default '5 minutes',
+    pending_for interval default '0',
+    keep_firing_for interval default '0',
+    repeat_interval interval default '4 hours',
+    group_by text[] default '{}',
+    severity text default 'high',
+    labels jsonb default '{}',
+    annotations jsonb default '{}',
+    recipients text[] default '{}',
+    enabled boolean default true,
+    group_wait interval default '30 seconds',
+    group_interval interval default '5 minutes',
+    send_resolved boolean default true
+) returns bigint
+volatile security definer parallel unsafe
+set search_path to pg_catalog, pg_temp
+language c as 'MODULE_PATHNAME', 'create_alert_rule_wrapper';
+
+create function observe."silence_matches"(
+	"matchers" jsonb,
+	"labels" jsonb
+) RETURNS bool
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'silence_matches_wrapper';
+
+create function observe."fire_event_rules"(
+	"issue_id" bigint,
+	"activity" TEXT
+) RETURNS INT
+STRICT VOLATILE PARALLEL UNSAFE 
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'fire_event_rules_wrapper';
+
+create function observe."update_alert_rule"(
+	"id" bigint,
+	"changes" jsonb
+) RETURNS jsonb
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'update_alert_rule_wrapper';
+
+create function observe."delete_alert_rule"(
+	"id" bigint
+) RETURNS void
+STRICT VOLATILE SECURITY DEFINER PARALLEL UNSAFE 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'delete_alert_rule_wrapper';
+
+create function observe."evaluate_alerts"(
+	"at" timestamp with time zone DEFAULT now()
+) RETURNS jsonb
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'evaluate_alerts_wrapper';
+
+create function observe."silence"(
+	"matchers" jsonb,
+	"ends_at" timestamp with time zone,
+	"comment" TEXT DEFAULT NULL
+) RETURNS uuid
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'silence_wrapper';
+
+-- Alert rules, their alerts, notification groups and silences
+-- (ARCHITECTURE.md, "Alerting"). What a rule may say is checked in Rust when
+-- it is saved (pg_observe_core::alerting::rule); evaluation and the event
+-- rules' trigger are Rust too (pg_observe/src/alerting/).
+
+create table observe.alert_rules (
+    id bigint generated always as identity primary key,
+    name text not null unique,
+    kind text not null check (kind in ('threshold', 'new_issue', 'regression')),
+    metric text not null check (metric in ('error_events', 'log_events', 'affected_users', 'issue_events',
+                                           'error_rate', 'health_failures', 'web_vital_p75')),
+    service text,
+    environment text,
+    level observe.level,
+    issue_id bigint,
+    match jsonb not null default '{}' check (jsonb_typeof(match) = 'object'),
+    comparator text not null check (comparator in ('>', '>=', '<', '<=', '=', '!=')),
+    threshold double precision,
+    window_size interval not null,
+    pending_for interval not null,
+    keep_firing_for interval not null,
+    repeat_interval interval not null,
+    group_wait interval not null,
+    group_interval interval not null,
+    group_by text[] not null default '{}',
+    severity text not null check (severity in ('low', 'medium', 'high', 'critical')),
+    labels jsonb not null default '{}' check (jsonb_typeof(labels) = 'object'),
+    annotations jsonb not null default '{}' check (jsonb_typeof(annotations) = 'object'),
+    recipients text[] not null default '{}',
+    send_resolved boolean not null default true,
+    enabled boolean not null default true,
+    created_by name not null default observe.acting_role(),
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now()
+);
+comment on table observe.alert_rules is
+    'Alert rules; create, change and delete them with observe.create_alert_rule(), update_alert_rule() and delete_alert_rule().';
+
+-- One row per rule and label set; its state changes are in alert_events.
+create table observe.alerts (
+    id bigint generated always as identity primary key,
+    rule_id bigint not null references observe.alert_rules (id) on delete cascade,
+    labels jsonb not null,
+    label_key text not null,
+    group_key text not null,
+    state text not null check (state in ('inactive', 'pending', 'firing', 'resolved')),
+    -- The metric's value at the last change of state.
+    value double precision,
+    active_since timestamptz,
+    fired_at timestamptz,
+    resolved_at timestamptz,
+    keep_firing_since timestamptz,
+    evaluated_at timestamptz not null,
+    unique (rule_id, label_key)
+);
+create index alerts_state_idx on observe.alerts (state) where state in ('pending', 'firing');
+comment on table observe.alerts is
+    'One alert per rule and label set: inactive, pending, firing or resolved, with the value that caused the last change.';
+
+create table observe.alert_events (
+    id bigint generated always as identity primary key,
+    alert_id bigint not null references observe.alerts (id) on delete cascade,
+    rule_id bigint not null,
+    labels jsonb not null,
+    from_state text not null,
+    to_state text not null,
+    value double precision,
+    at timestamptz not null,
+    recorded_at timestamptz not null default now()
+);
+create index alert_events_alert_id_idx on observe.alert_events (alert_id, at);
+comment on table observe.alert_events is 'Every change of state of every alert, in order.';
+
+-- Alertmanager's notification groups: one rule, equal group labels. `sent`
+-- is the last notification whose time came; `pending` one queued for later
+-- that the group may still change (pg_observe_core::alerting::group).
+create table observe.alert_groups (
+    rule_id bigint not null references observe.alert_rules (id) on delete cascade,
+    group_key text not null,
+    labels jsonb not null,
+    episode_since timestamptz,
+    sent jsonb,
+    pending jsonb,
+    pending_notification uuid,
+    updated_at timestamptz not null default now(),
+    primary key (rule_id, group_key)
+);
+
+create table observe.silences (
+    id uuid primary key default gen_random_uuid(),
+    matchers jsonb not null,
+    starts_at timestamptz not null default now(),
+    ends_at timestamptz not null,
+    comment text,
+    created_by name not null default observe.acting_role(),
+    created_at timestamptz not null default now(),
+    check (ends_at > starts_at)
+);
+comment on table observe.silences is
+    'Silences: alerts matching them change state but queue nothing until ends_at; observe.silence() and observe.expire_silence().';
+
+create view observe.active_alerts with (security_invoker = true) as
+select a.id, r.name as rule, r.severity, a.labels, a.state, a.value, a.active_since, a.fired_at,
+       exists (select from observe.silences s
+                where s.starts_at <= now() and s.ends_at > now()
+                  and observe.silence_matches(s.matchers, a.labels)) as silenced
+  from observe.alerts a
+  join observe.alert_rules r on r.id = a.rule_id
+ where a.state in ('pending', 'firing');
+comment on view observe.active_alerts is 'Alerts pending or firing now, with their rule, severity and whether a silence mutes them.';
+
+create function observe.expire_silence(id uuid)
+returns void
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    update observe.silences s
+       set ends_at = greatest(now(), s.starts_at + interval '1 microsecond')
+     where s.id = expire_silence.id and s.ends_at > now();
+    if not found and not exists (select from observe.silences s where s.id = expire_silence.id) then
+        raise exception 'silence % does not exist', id using errcode = 'no_data_found';
+    end if;
+end
+$$;
+comment on function observe.expire_silence(uuid) is 'Ends a silence now.';
+
+-- Event rules fire in the transaction that creates or regresses an issue.
+create function observe.issue_activity_fires_rules()
+returns trigger
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    perform observe.fire_event_rules(new.issue_id, new.kind);
+    return null;
+end
+$$;
+
+create trigger issue_activity_fires_rules
+    after insert on observe.issue_activity
+    for each row
+    when (new.kind in ('created', 'regressed'))
+    execute function observe.issue_activity_fires_rules();
+
+-- pg_cron runs the periodic work: evaluation every minute (every 10 seconds
+-- where pg_cron schedules by the second, 1.5 and later) and tick every
+-- minute, which folds the counts and runs observe.maintain() (partitions,
+-- retention, log rollups: the minutes log_events reads must be rolled up). Like every call into pg_cron, through the schema
+-- the real extension created (observe.extension_schema()).
+create function observe.schedule_jobs()
+returns table (job name, schedule text, command text)
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    cron name := observe.extension_schema('pg_cron');
+    seconds boolean;
+    jobs constant text[][] := array[
+        ['evaluate', 'select observe.evaluate_alerts()'],
+        ['tick', 'select observe.tick()']
+    ];
+    i integer;
+begin
+    if cron is null then
+        raise exception 'pg_cron is not installed in database %', current_database()
+            using errcode = 'feature_not_supported',
+                  hint = 'CREATE EXTENSION pg_cron (it must be in shared_preload_libraries), or call observe.evaluate_alerts() and observe.tick() every minute from any other scheduler.';
+    end if;
+    seconds := (select string_to_array(substring(e.extversion from '^\d+\.\d+'), '.')::int[] >= array[1, 5]
+                  from pg_extension e where e.extname = 'pg_cron');
+    for i in 1 .. array_length(jobs, 1) loop
+        job := format('observe-%s-%s', jobs[i][1], current_database());
+        schedule := case jobs[i][1]
+                        when 'evaluate' then case when seconds then '10 seconds' else '* * * * *' end
+                        else '* * * * *'
+                    end;
+        command := jobs[i][2];
+        execute format('select %I.schedule_in_database($1, $2, $3, $4)', cron)
+          using job, schedule, command, current_database();
+        return next;
+    end loop;
+end
+$$;
+comment on function observe.schedule_jobs() is
+    'Registers pg_observe''s periodic work with pg_cron: alert evaluation every minute (10 s with pg_cron 1.5+) and tick (which runs observe.maintain()) every minute. Calling it again replaces the schedules.';
+
+create function observe.unschedule_jobs()
+returns integer
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    cron name := observe.extension_schema('pg_cron');
+    removed integer := 0;
+    job text;
+    found_job boolean;
+begin
+    if cron is null then
+        raise exception 'pg_cron is not installed in database %', current_database()
+            using errcode = 'feature_not_supported';
+    end if;
+    foreach job in array array['evaluate', 'tick'] loop
+        job := format('observe-%s-%s', job, current_database());
+        execute format('select exists (select from %I.job where jobname = $1)', cron) into found_job using job;
+        if found_job then
+            execute format('select %I.unschedule($1)', cron) using job;
+            removed := removed + 1;
+        end if;
+    end loop;
+    return removed;
+end
+$$;
+comment on function observe.unschedule_jobs() is 'Removes the jobs observe.schedule_jobs() registered; returns how many there were.';
+
+-- Health checks and what browsers send: header grading, the conditions
+-- and the untrusted budgets are Rust (pg_observe/src/health.rs); the rest is
+-- pg_observe/sql/health.sql and ingest.sql, verbatim.
+create function observe.grade_headers(headers jsonb)
+returns jsonb immutable strict parallel safe
+language c as 'MODULE_PATHNAME', 'grade_headers_wrapper';
+
+create function observe.check_health_conditions(conditions text[])
+returns text[] immutable parallel safe
+language c as 'MODULE_PATHNAME', 'check_health_conditions_wrapper';
+
+create function observe.evaluate_health_conditions(conditions text[], status integer,
+                                                   response_time_ms double precision, body text, headers jsonb)
+returns jsonb immutable parallel safe
+language c as 'MODULE_PATHNAME', 'evaluate_health_conditions_wrapper';
+
+create function observe.spend_ingest_budget(events integer, bytes bigint)
+returns text strict volatile parallel unsafe
+language c as 'MODULE_PATHNAME', 'spend_ingest_budget_wrapper';
+
+-- Health checks, Gatus-style (README, "Health checks"). A check is a URL,
+-- a method and conditions on the response; the health-check edge function
+-- (or observe.run_health_checks() over pg_net) runs the due ones and
+-- records each result. A check goes down after failure_threshold failures
+-- in a row and up after success_threshold successes; each change is a row
+-- of observe.health_transitions. Conditions are parsed by Rust
+-- (pg_observe_core::health) when a check is saved, so a typo is refused
+-- with its column instead of failing every probe.
+
+-- observe_prober is the health-check function's role: it claims due checks
+-- and records their results, and reads nothing else.
+do $roles$
+begin
+    if not exists (select from pg_roles where rolname = 'observe_prober') then
+        begin
+            create role observe_prober nologin;
+        exception when duplicate_object or unique_violation then
+            null;
+        end;
+    end if;
+end
+$roles$;
+
+create table observe.health_checks (
+    id bigint generated always as identity primary key,
+    name text not null unique check (name ~ '^[^[:cntrl:]]{1,200}$'),
+    url text not null check (length(url) <= 2048 and url ~* '^https?://[^[:space:][:cntrl:]]+$'),
+    -- Stored as written (trimmed); observe.check_health_conditions() parsed them.
+    conditions text[] not null,
+    check_interval interval not null check (check_interval >= interval '10 seconds'),
+    timeout interval not null check (timeout between interval '100 milliseconds' and interval '60 seconds'),
+    method text not null check (method in ('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS')),
+    environment text check (environment ~ '^[a-z0-9][a-z0-9_.-]{0,63}$'),
+    request_headers jsonb not null check (jsonb_typeof(request_headers) = 'object'),
+    body text check (octet_length(body) <= 65536),
+    failure_threshold integer not null check (failure_threshold between 1 and 100),
+    success_threshold integer not null check (success_threshold between 1 and 100),
+    enabled boolean not null,
+    -- State: up until failure_threshold failures in a row (Gatus starts a
+    -- check healthy), since state_since.
+    up boolean not null default true,
+    state_since timestamptz not null default now(),
+    consecutive_failures integer not null default 0,
+    consecutive_successes integer not null default 0,
+    next_run_at timestamptz not null default now(),
+    last_checked_at timestamptz,
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now()
+);
+create index health_checks_due_idx on observe.health_checks (next_run_at) where enabled;
+comment on table observe.health_checks is
+    'Health checks: what to request, the conditions its response must meet, and the check''s up/down state. Change through observe.create_health_check(), update_health_check(), delete_health_check().';
+
+-- One row per probe. Kept 30 days by default (observe.retention, applied by
+-- observe.maintain()), and
+-- written in checked_at order, so partitioning by checked_at later is a
+-- drop-in change.
+create table observe.health_results (
+    id bigint generated always as identity primary key,
+    check_id bigint not null references observe.health_checks (id) on delete cascade,
+    checked_at timestamptz not null,
+    success boolean not null,
+    status_code integer,
+    response_time_ms double precision,
+    -- [{condition, success, actual}]; success null: not evaluable there.
+    conditions jsonb not null,
+    grade text,
+    score integer,
+    findings jsonb,
+    error text,
+    source text not null check (source in ('edge', 'pg_net'))
+);
+create index health_results_check_idx on observe.health_results (check_id, checked_at desc);
+create index health_results_checked_at_idx on observe.health_results (checked_at);
+comment on table observe.health_results is
+    'Every probe of every health check: status, response time, each condition''s result, the header grade. Kept as long as observe.retention says (30 days by default).';
+
+create table observe.health_transitions (
+    id bigint generated always as identity primary key,
+    check_id bigint not null references observe.health_checks (id) on delete cascade,
+    up boolean not null,
+    at timestamptz not null,
+    reason text not null
+);
+create index health_transitions_check_idx on observe.health_transitions (check_id, at desc);
+comment on table observe.health_transitions is
+    'Each time a health check went down or came back up, and why.';
+
+-- Requests pg_net is making for observe.run_health_checks(), collected on
+-- its next run.
+create table observe.health_probes (
+    request_id bigint primary key,
+    check_id bigint not null references observe.health_checks (id) on delete cascade,
+    sent_at timestamptz not null default clock_timestamp()
+);
+
+create function observe.create_health_check(
+    name text,
+    url text,
+    conditions text[] default array['[STATUS] == 200'],
+    check_interval interval default '1 minute',
+    timeout interval default '10 seconds',
+    method text default 'GET',
+    environment text default null,
+    request_headers jsonb default '{}',
+    body text default null,
+    failure_threshold integer default 3,
+    success_threshold integer default 2,
+    enabled boolean default true)
+returns bigint
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    created bigint;
+begin
+    if name is null or url is null then
+        raise exception 'name and url are required' using errcode = 'null_value_not_allowed';
+    end if;
+    insert into observe.health_checks
+           (name, url, conditions, check_interval, timeout, method, environment, request_headers, body,
+            failure_threshold, success_threshold, enabled)
+    values (name, url, observe.check_health_check(url, conditions, request_headers),
+            coalesce(check_interval, '1 minute'), coalesce(timeout, '10 seconds'), upper(coalesce(method, 'GET')),
+            environment, coalesce(request_headers, '{}'), body, coalesce(failure_threshold, 3),
+            coalesce(success_threshold, 2), coalesce(enabled, true))
+    returning id into created;
+    return created;
+end
+$$;
+comment on function observe.create_health_check(text, text, text[], interval, interval, text, text, jsonb, text, integer, integer, boolean) is
+    'Creates a health check; returns its id. A condition that does not parse is refused (22023) with its column.';
+
+-- The conditions as stored, after what a save must refuse: conditions that
+-- do not parse (with their column), a certificate condition on plain HTTP,
+-- request headers that are not strings.
+create function observe.check_health_check(url text, conditions text[], request_headers jsonb)
+returns text[]
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    parsed text[] := observe.check_health_conditions(conditions);
+begin
+    if url !~* '^https://' and exists (select from unnest(parsed) c where c like '%[CERTIFICATE_EXPIRATION]%') then
+        raise exception '[CERTIFICATE_EXPIRATION] needs an https:// url'
+            using errcode = 'invalid_parameter_value';
+    end if;
+    if request_headers is not null and (jsonb_typeof(request_headers) <> 'object'
+        or exists (select from jsonb_each(request_headers) h where jsonb_typeof(h.value) <> 'string')) then
+        raise exception 'request_headers must be a JSON object of strings'
+            using errcode = 'invalid_parameter_value';
+    end if;
+    return parsed;
+end
+$$;
+
+create function observe.update_health_check(
+    check_id bigint,
+    name text default null,
+    url text default null,
+    conditions text[] default null,
+    check_interval interval default null,
+    timeout interval default null,
+    method text default null,
+    environment text default null,
+    request_headers jsonb default null,
+    body text default null,
+    failure_threshold integer default null,
+    success_threshold integer default null,
+    enabled boolean default null)
+returns observe.health_checks
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    updated observe.health_checks;
+begin
+    perform from observe.health_checks c where c.id = check_id for update;
+    if not found then
+        raise exception 'health check % does not exist', check_id using errcode = 'no_data_found';
+    end if;
+    update observe.health_checks c
+       set name = coalesce(update_health_check.name, c.name),
+           url = coalesce(update_health_check.url, c.url),
+           conditions = observe.check_health_check(coalesce(update_health_check.url, c.url),
+                                                   coalesce(update_health_check.conditions, c.conditions),
+                                                   update_health_check.request_headers),
+           check_interval = coalesce(update_health_check.check_interval, c.check_interval),
+           timeout = coalesce(update_health_check.timeout, c.timeout),
+           method = upper(coalesce(update_health_check.method, c.method)),
+           environment = coalesce(update_health_check.environment, c.environment),
+           request_headers = coalesce(update_health_check.request_headers, c.request_headers),
+           body = coalesce(update_health_check.body, c.body),
+           failure_threshold = coalesce(update_health_check.failure_threshold, c.failure_threshold),
+           success_threshold = coalesce(update_health_check.success_threshold, c.success_threshold),
+           enabled = coalesce(update_health_check.enabled, c.enabled),
+           updated_at = now()
+     where c.id = check_id
+    returning c.* into updated;
+    return updated;
+end
+$$;
+comment on function observe.update_health_check(bigint, text, text, text[], interval, interval, text, text, jsonb, text, integer, integer, boolean) is
+    'Changes the arguments given (null keeps a value); returns the check. Unknown id: P0002.';
+
+create function observe.delete_health_check(check_id bigint)
+returns boolean
+language sql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+    with gone as (delete from observe.health_checks c where c.id = check_id returning 1)
+    select exists (select from gone)
+$$;
+comment on function observe.delete_health_check(bigint) is
+    'Deletes a check with its results and transitions; false when there was none.';
+
+-- Hands out due checks and moves each one's next run an interval ahead, so
+-- that two probers running at once never take the same check.
+create function observe.due_health_checks(max_checks integer default 50)
+returns table (id bigint, name text, url text, method text, request_headers jsonb, body text,
+               timeout_ms integer, conditions text[])
+language sql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+    with due as (
+        select c.id from observe.health_checks c
+         where c.enabled and c.next_run_at <= now()
+         order by c.next_run_at
+         limit greatest(least(coalesce(max_checks, 50), 500), 0)
+           for update skip locked
+    )
+    update observe.health_checks c
+       set next_run_at = now() + c.check_interval
+      from due
+     where c.id = due.id
+    returning c.id, c.name, c.url, c.method, c.request_headers, c.body,
+              (extract(epoch from c.timeout) * 1000)::integer, c.conditions
+$$;
+comment on function observe.due_health_checks(integer) is
+    'Claims up to max_checks due health checks (their next run moves one interval ahead) for the prober to run.';
+
+create function observe.record_health_result(
+    check_id bigint,
+    conditions jsonb,
+    status_code integer default null,
+    response_time_ms double precision default null,
+    headers_grade jsonb default null,
+    error text default null,
+    checked_at timestamptz default now(),
+    source text default 'edge')
+returns jsonb
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    p_conditions alias for conditions;
+    p_checked_at alias for checked_at;
+    p_error alias for error;
+    check_row observe.health_checks;
+    kept jsonb;
+    ok boolean;
+    new_up boolean;
+    failures integer;
+    successes integer;
+begin
+    if check_id is null or p_conditions is null or jsonb_typeof(p_conditions) <> 'array'
+       or jsonb_array_length(p_conditions) > 20 then
+        raise exception 'conditions must be a JSON array of at most 20 results'
+            using errcode = 'invalid_parameter_value';
+    end if;
+    if headers_grade is not null and (jsonb_typeof(headers_grade) <> 'object'
+                                      or octet_length(headers_grade::text) > 65536) then
+        raise exception 'headers_grade must be observe.grade_headers()''s object'
+            using errcode = 'invalid_parameter_value';
+    end if;
+    select * into check_row from observe.health_checks c where c.id = check_id for update;
+    if not found then
+        raise exception 'health check % does not exist', check_id using errcode = 'no_data_found';
+    end if;
+    -- Bounded as the edge bounds them: the caller is a function, not a person.
+    select coalesce(jsonb_agg(jsonb_build_object(
+               'condition', left(e->>'condition', 512),
+               'success', case jsonb_typeof(e->'success') when 'boolean' then e->'success' else 'null' end,
+               'actual', left(e->>'actual', 200)) order by n), '[]')
+      into kept
+      from jsonb_array_elements(p_conditions) with ordinality as x(e, n);
+    ok := p_error is null
+          and not exists (select from jsonb_array_elements(kept) e where e->'success' = 'false'::jsonb);
+
+    insert into observe.health_results
+           (check_id, checked_at, success, status_code, response_time_ms, conditions, grade, score, findings,
+            error, source)
+    values (check_id, coalesce(p_checked_at, now()), ok, status_code, response_time_ms, kept,
+            left(headers_grade->>'grade', 2), (headers_grade->>'score')::integer, headers_grade->'findings',
+            left(p_error, 1000), coalesce(source, 'edge'));
+
+    failures := case when ok then 0 else check_row.consecutive_failures + 1 end;
+    successes := case when ok then check_row.consecutive_successes + 1 else 0 end;
+    new_up := case
+                  when check_row.up and failures >= check_row.failure_threshold then false
+                  when not check_row.up and successes >= check_row.success_threshold then true
+                  else check_row.up
+              end;
+    if new_up <> check_row.up then
+        insert into observe.health_transitions (check_id, up, at, reason)
+        values (check_id, new_up, coalesce(p_checked_at, now()),
+                case when new_up then format('%s successful checks in a row', successes)
+                     else format('%s failed checks in a row; last: %s', failures,
+                                 coalesce(left(p_error, 200),
+                                          (select string_agg(e->>'condition', ', ') from jsonb_array_elements(kept) e
+                                            where e->'success' = 'false'::jsonb)))
+                end);
+    end if;
+    update observe.health_checks c
+       set up = new_up,
+           state_since = case when new_up <> check_row.up then coalesce(p_checked_at, now()) else c.state_since end,
+           consecutive_failures = failures,
+           consecutive_successes = successes,
+           last_checked_at = greatest(c.last_checked_at, coalesce(p_checked_at, now()))
+     where c.id = check_id;
+    return jsonb_build_object('success', ok, 'up', new_up, 'changed', new_up <> check_row.up);
+end
+$$;
+comment on function observe.record_health_result(bigint, jsonb, integer, double precision, jsonb, text, timestamptz, text) is
+    'Records one probe of a check (conditions: [{condition, success, actual}], headers_grade: observe.grade_headers() of the response) and moves its up/down state; returns {success, up, changed}.';
+
+-- Without the edge function: pg_net makes the requests. Each run collects
+-- the responses of the previous run's requests and issues the due GET
+-- checks. pg_net reports no timings, so the response time is the time from
+-- issuing to pg_net storing the response, which includes pg_net's own
+-- queueing; [CERTIFICATE_EXPIRATION] cannot be evaluated (null results).
+create function observe.run_health_checks()
+returns jsonb
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    net name := observe.extension_schema('pg_net');
+    probe record;
+    response record;
+    due record;
+    request_id bigint;
+    collected integer := 0;
+    issued integer := 0;
+begin
+    if net is null then
+        raise exception 'pg_net is not installed in database %', current_database()
+            using errcode = 'feature_not_supported',
+                  hint = 'CREATE EXTENSION pg_net, or call the health-check edge function on a schedule.';
+    end if;
+    for probe in
+        select p.request_id, p.check_id, p.sent_at, c.conditions, c.timeout
+          from observe.health_probes p join observe.health_checks c on c.id = p.check_id
+         order by p.sent_at
+    loop
+        execute format('select r.status_code, r.headers, r.content, r.timed_out, r.error_msg, r.created
+                          from %I._http_response r where r.id = $1', net)
+           into response using probe.request_id;
+        if response.created is null then
+            -- pg_net keeps responses for a while only; a probe it never
+            -- answered is a failure once well past its timeout.
+            if probe.sent_at > clock_timestamp() - probe.timeout - interval '1 minute' then
+                continue;
+            end if;
+            select null::integer as status_code, null::jsonb as headers, null::text as content,
+                   false as timed_out, 'pg_net stored no response'::text as error_msg, clock_timestamp() as created
+              into response;
+        end if;
+        perform observe.record_health_result(
+            check_id => probe.check_id,
+            conditions => observe.evaluate_health_conditions(
+                probe.conditions,
+                case when response.error_msg is null and not coalesce(response.timed_out, false)
+                     then response.status_code end,
+                extract(epoch from response.created - probe.sent_at)::double precision * 1000,
+                response.content, response.headers),
+            status_code => response.status_code,
+            response_time_ms => extract(epoch from response.created - probe.sent_at)::double precision * 1000,
+            headers_grade => case when response.headers is not null and jsonb_typeof(response.headers) = 'object'
+                                  then observe.grade_headers(response.headers) end,
+            error => case when coalesce(response.timed_out, false) then 'timed out'
+                          else left(response.error_msg, 1000) end,
+            checked_at => response.created,
+            source => 'pg_net');
+        delete from observe.health_probes p where p.request_id = probe.request_id;
+        collected := collected + 1;
+    end loop;
+
+    for due in
+        with candidates as (
+            select c.id from observe.health_checks c
+             where c.enabled and c.method = 'GET' and c.next_run_at <= now()
+               and not exists (select from observe.health_probes p where p.check_id = c.id)
+             order by c.next_run_at
+             limit 200
+               for update skip locked
+        )
+        update observe.health_checks c
+           set next_run_at = now() + c.check_interval
+          from candidates
+         where c.id = candidates.id
+        returning c.id, c.url, c.request_headers, (extract(epoch from c.timeout) * 1000)::integer as timeout_ms
+    loop
+        execute format('select %I.http_get(url => $1, headers => $2, timeout_milliseconds => $3)', net)
+           into request_id
+          using due.url, due.request_headers, due.timeout_ms;
+        insert into observe.health_probes (request_id, check_id) values (request_id, due.id);
+        issued := issued + 1;
+    end loop;
+    return jsonb_build_object('collected', collected, 'issued', issued);
+end
+$$;
+comment on function observe.run_health_checks() is
+    'Runs the due GET health checks through pg_net and records the responses of the previous run''s requests; schedule it every minute (pg_cron). Returns {collected, issued}.';
+
+-- The latest result of every check, with its state.
+create view observe.health_status with (security_invoker = true) as
+select c.id as check_id, c.name, c.url, c.environment, c.enabled, c.up, c.state_since as since,
+       r.checked_at as last_checked_at, r.success as last_success, r.status_code, r.response_time_ms,
+       r.grade, r.score, r.findings, r.conditions, r.error,
+       c.consecutive_failures, c.consecutive_successes
+  from observe.health_checks c
+  left join lateral (
+      select * from observe.health_results r
+       where r.check_id = c.id
+       order by r.checked_at desc
+       limit 1) r on true;
+comment on view observe.health_status is
+    'Each health check''s state (up, since when) and latest result: status code, response time, header grade, score and findings, conditions.';
+
+create view observe.uptime with (security_invoker = true) as
+select c.id as check_id, c.name, c.environment, w.period,
+       count(r.id) as checks,
+       round(100.0 * count(r.id) filter (where r.success) / nullif(count(r.id), 0), 3) as uptime_percent,
+       percentile_cont(0.5) within group (order by r.response_time_ms) as p50_response_time_ms,
+       percentile_cont(0.95) within group (order by r.response_time_ms) as p95_response_time_ms
+  from observe.health_checks c
+ cross join (values ('24h', interval '24 hours'), ('7d', interval '7 days'), ('30d', interval '30 days')) as w(period, span)
+  left join observe.health_results r on r.check_id = c.id and r.checked_at > now() - w.span
+ group by c.id, c.name, c.environment, w.period, w.span;
+comment on view observe.uptime is
+    'Uptime (share of successful probes) and p50 / p95 response time of each health check over 24 h, 7 d and 30 d.';
+
+-- The alerting metric health_failures: checks down, per environment.
+create view observe.health_failures with (security_invoker = true) as
+select c.environment, count(*) filter (where not c.up) as down, count(*) as checks,
+       coalesce(array_agg(c.name order by c.name) filter (where not c.up), '{}') as down_checks
+  from observe.health_checks c
+ where c.enabled
+ group by c.environment;
+comment on view observe.health_failures is
+    'The health_failures alert metric: enabled checks that are down, per environment (null: checks without one).';
+
+-- What browsers send (README, "Ingest"): Core Web Vitals beacons and CSP
+-- violation reports, through the public ingest edge function, which parses
+-- the browsers' formats (edge/src/ingest/) and writes as observe_ingest.
+-- Browsers keep no secrets, so these writes are untrusted: per-minute
+-- budgets apply (observe.spend_ingest_budget, trust.sql), everything is
+-- scrubbed, URLs lose their query and fragment, and every field is bounded.
+
+-- The ingest function switches to this role (SET LOCAL ROLE) for its
+-- writes: a writer, and an untrusted one.
+do $roles$
+begin
+    if not exists (select from pg_roles where rolname = 'observe_ingest') then
+        begin
+            create role observe_ingest nologin;
+        exception when duplicate_object or unique_violation then
+            null;
+        end;
+    end if;
+    begin
+        grant observe_writer, observe_untrusted to observe_ingest;
+    exception when duplicate_object or unique_violation then
+        null;
+    end;
+end
+$roles$;
+
+-- The published thresholds (web.dev/articles/vitals): good up to the
+-- first, poor above the second.
+create function observe.web_vital_rating(metric text, value double precision)
+returns text
+language sql
+immutable parallel safe
+set search_path = pg_catalog, pg_temp
+as $$
+    select case
+               when t.good is null or value is null then null
+               when value <= t.good then 'good'
+               when value <= t.poor then 'needs-improvement'
+               else 'poor'
+           end
+      from (select case metric when 'LCP' then 2500 when 'INP' then 200 when 'CLS' then 0.1
+                               when 'FCP' then 1800 when 'TTFB' then 800 end::double precision as good,
+                   case metric when 'LCP' then 4000 when 'INP' then 500 when 'CLS' then 0.25
+                               when 'FCP' then 3000 when 'TTFB' then 1800 end::double precision as poor) t
+$$;
+comment on function observe.web_vital_rating(text, double precision) is
+    'good / needs-improvement / poor for a Core Web Vital by the published thresholds: LCP 2500/4000 ms, INP 200/500 ms, CLS 0.1/0.25, FCP 1800/3000 ms, TTFB 800/1800 ms.';
+
+-- A URL as kept: scrubbed, without query and fragment (tokens live
+-- there), bounded.
+create function observe.ingest_url(url text)
+returns text
+language sql
+stable parallel safe
+set search_path = pg_catalog, pg_temp
+as $$
+    select nullif(left(regexp_replace(observe.scrub_payload(jsonb_build_object('u', url))->>'u', '[?#].*$', ''), 512), '')
+$$;
+
+create table observe.web_vitals (
+    id bigint generated always as identity primary key,
+    received_at timestamptz not null default now(),
+    name text not null check (name in ('LCP', 'INP', 'CLS', 'FCP', 'TTFB')),
+    value double precision not null check (value >= 0 and value < 3600000),
+    rating text not null check (rating in ('good', 'needs-improvement', 'poor')),
+    delta double precision,
+    -- web-vitals' id of the metric instance (one page load).
+    metric_id text,
+    navigation_type text,
+    page text not null,
+    release text,
+    device text,
+    environment text,
+    writer_role name not null default observe.acting_role()
+);
+create index web_vitals_received_at_idx on observe.web_vitals (received_at);
+create index web_vitals_page_idx on observe.web_vitals (page, name, received_at);
+comment on table observe.web_vitals is
+    'Core Web Vitals beacons of real users (web-vitals: LCP, INP, CLS, FCP, TTFB); query observe.web_vitals_p75. Kept 30 days.';
+
+create function observe.record_web_vitals(beacons jsonb)
+returns integer
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    batch jsonb := case jsonb_typeof(beacons) when 'object' then jsonb_build_array(beacons) else beacons end;
+    bad record;
+    stored integer;
+begin
+    if batch is null or jsonb_typeof(batch) <> 'array' then
+        raise exception 'beacons must be a JSON object or an array of them' using errcode = 'invalid_parameter_value';
+    end if;
+    if jsonb_array_length(batch) > 100 or octet_length(batch::text) > 65536 then
+        raise exception 'at most 100 beacons and 64 KiB per call' using errcode = 'program_limit_exceeded';
+    end if;
+    select n, b into bad
+      from jsonb_array_elements(batch) with ordinality as x(b, n)
+     where jsonb_typeof(b) <> 'object'
+        or coalesce(b->>'name', '') not in ('LCP', 'INP', 'CLS', 'FCP', 'TTFB')
+        or case when jsonb_typeof(b->'value') = 'number'
+                then (b->>'value')::double precision not between 0 and 3599999 else true end
+        or coalesce(b->>'page', '') !~* '^https?://'
+     limit 1;
+    if found then
+        raise exception 'beacon %: needs name (LCP, INP, CLS, FCP or TTFB), a value >= 0 and an http(s) page URL', bad.n
+            using errcode = 'invalid_parameter_value';
+    end if;
+    if jsonb_array_length(batch) = 0
+       or observe.spend_ingest_budget(jsonb_array_length(batch), octet_length(batch::text)) is not null then
+        return 0;
+    end if;
+    insert into observe.web_vitals
+           (name, value, rating, delta, metric_id, navigation_type, page, release, device, environment)
+    select b->>'name', (b->>'value')::double precision,
+           case when b->>'rating' in ('good', 'needs-improvement', 'poor') then b->>'rating'
+                else observe.web_vital_rating(b->>'name', (b->>'value')::double precision) end,
+           case jsonb_typeof(b->'delta') when 'number' then (b->>'delta')::double precision end,
+           left(b->>'id', 64), left(b->>'navigation_type', 32), observe.ingest_url(b->>'page'),
+           left(b->>'release', 200), left(b->>'device', 32), left(b->>'environment', 64)
+      from jsonb_array_elements(batch) b;
+    get diagnostics stored = row_count;
+    return stored;
+end
+$$;
+comment on function observe.record_web_vitals(jsonb) is
+    'Stores web-vitals beacons ({name, value, rating, delta, id, navigation_type, page, release, device, environment}, one or an array of at most 100); returns how many. Untrusted writers'' budgets apply: over budget, nothing is stored and 0 returned.';
+
+-- CSP violations, grouped like issues: one row per effective directive,
+-- blocked origin (or inline, eval, wasm-eval, data…) and source file, so a
+-- bad inline script seen a million times is one row with its count.
+create table observe.csp_reports (
+    id bigint generated always as identity primary key,
+    directive text not null,
+    blocked text not null,
+    -- Origin and path of the file that caused it; '' when none.
+    source_file text not null,
+    count bigint not null,
+    first_seen timestamptz not null,
+    last_seen timestamptz not null,
+    -- The latest report's details, scrubbed.
+    document text,
+    disposition text check (disposition in ('enforce', 'report')),
+    sample text,
+    line integer,
+    column_number integer,
+    unique (directive, blocked, source_file)
+);
+create index csp_reports_last_seen_idx on observe.csp_reports (last_seen);
+comment on table observe.csp_reports is
+    'CSP violation reports grouped by directive, blocked origin and source file, with a count; query observe.csp_violations.';
+
+create function observe.record_csp_reports(reports jsonb)
+returns integer
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    batch jsonb := case jsonb_typeof(reports) when 'object' then jsonb_build_array(reports) else reports end;
+    bad record;
+    stored integer;
+begin
+    if batch is null or jsonb_typeof(batch) <> 'array' then
+        raise exception 'reports must be a JSON object or an array of them' using errcode = 'invalid_parameter_value';
+    end if;
+    if jsonb_array_length(batch) > 100 or octet_length(batch::text) > 65536 then
+        raise exception 'at most 100 reports and 64 KiB per call' using errcode = 'program_limit_exceeded';
+    end if;
+    select n into bad
+      from jsonb_array_elements(batch) with ordinality as x(r, n)
+     where jsonb_typeof(r) <> 'object'
+        or coalesce(r->>'directive', '') !~ '^[a-z-]{1,64}$'
+        or coalesce(r->>'blocked', '') = ''
+     limit 1;
+    if found then
+        raise exception 'report %: needs directive (a CSP directive name) and blocked', bad.n
+            using errcode = 'invalid_parameter_value';
+    end if;
+    if jsonb_array_length(batch) = 0
+       or observe.spend_ingest_budget(jsonb_array_length(batch), octet_length(batch::text)) is not null then
+        return 0;
+    end if;
+    with scrubbed as (
+        select n, observe.scrub_payload(r) as r
+          from jsonb_array_elements(batch) with ordinality as x(r, n)
+    ), grouped as (
+        select r->>'directive' as directive,
+               left(coalesce(observe.ingest_url(r->>'blocked'), r->>'blocked'), 256) as blocked,
+               coalesce(left(observe.ingest_url(r->>'source_file'), 512), '') as source_file,
+               count(*) as seen,
+               (array_agg(r order by n desc))[1] as latest
+          from scrubbed
+         group by 1, 2, 3
+    )
+    insert into observe.csp_reports as c
+           (directive, blocked, source_file, count, first_seen, last_seen, document, disposition, sample, line,
+            column_number)
+    select directive, blocked, source_file, seen, now(), now(), observe.ingest_url(latest->>'document'),
+           case when latest->>'disposition' in ('enforce', 'report') then latest->>'disposition' end,
+           left(latest->>'sample', 80),
+           case when latest->>'line' ~ '^[0-9]{1,9}$' then (latest->>'line')::integer end,
+           case when latest->>'column' ~ '^[0-9]{1,9}$' then (latest->>'column')::integer end
+      from grouped
+    on conflict (directive, blocked, source_file) do update
+       set count = c.count + excluded.count,
+           last_seen = excluded.last_seen,
+           document = coalesce(excluded.document, c.document),
+           disposition = coalesce(excluded.disposition, c.disposition),
+           sample = coalesce(excluded.sample, c.sample),
+           line = coalesce(excluded.line, c.line),
+           column_number = coalesce(excluded.column_number, c.column_number);
+    select count(*) into stored from jsonb_array_elements(batch);
+    return stored;
+end
+$$;
+comment on function observe.record_csp_reports(jsonb) is
+    'Counts CSP violation reports ({directive, blocked, source_file, document, disposition, sample, line, column}, one or an array of at most 100) into their groups; returns how many. Untrusted writers'' budgets apply.';
+
+-- p75 over the last 7 days (CrUX reports p75 over 28; a week follows a
+-- release sooner), per page, metric, release and device class.
+create view observe.web_vitals_p75 with (security_invoker = true) as
+select page, name as metric, release, device, count(*) as samples,
+       percentile_cont(0.75) within group (order by value) as p75,
+       observe.web_vital_rating(name, percentile_cont(0.75) within group (order by value)) as rating,
+       max(received_at) as last_seen
+  from observe.web_vitals
+ where received_at > now() - interval '7 days'
+ group by page, name, release, device;
+comment on view observe.web_vitals_p75 is
+    'The web_vital_p75 alert metric: p75 of each Core Web Vital over 7 days per page, release and device class, rated good / needs-improvement / poor.';
+
+create view observe.csp_violations with (security_invoker = true) as
+select directive, blocked, nullif(source_file, '') as source_file, count, first_seen, last_seen, document,
+       disposition, sample, line, column_number
+  from observe.csp_reports;
+comment on view observe.csp_violations is
+    'CSP violations grouped by directive, blocked origin and source file, with their count and latest sample.';
+
 -- Last, once every object exists: the privilege matrix becomes data (pg_observe/sql/security.sql).
 create table observe.role_privileges (
     object_type text not null check (object_type in ('schema', 'table', 'function', 'type')),
     -- As GRANT names it: observe.issues, observe.log_error(jsonb).
     object_name text not null,
     -- Null (with privilege null) records an object granted to no role.
-    role_name name check (role_name in ('observe_writer', 'observe_reader', 'observe_admin', 'observe_dispatcher')),
+    role_name name check (role_name in ('observe_writer', 'observe_reader', 'observe_admin', 'observe_dispatcher', 'observe_prober')),
     privilege text check (privilege in ('USAGE', 'EXECUTE', 'SELECT', 'INSERT', 'UPDATE', 'DELETE')),
     check ((role_name is null) = (privilege is null)),
     unique nulls not distinct (object_type, object_name, role_name, privilege)
@@ -2432,6 +3481,7 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
     ('schema', 'observe', 'observe_reader', 'USAGE'),
     ('schema', 'observe', 'observe_admin', 'USAGE'),
     ('schema', 'observe', 'observe_dispatcher', 'USAGE'),
+    ('schema', 'observe', 'observe_prober', 'USAGE'),
     ('type', 'observe.level', 'observe_writer', 'USAGE'),
     ('type', 'observe.level', 'observe_reader', 'USAGE'),
     ('type', 'observe.issue_status', 'observe_writer', 'USAGE'),
@@ -2439,7 +3489,7 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
 
     -- Writers capture. The capture functions are SECURITY DEFINER, so
     -- writers need no table privilege at all.
-    ('function', 'observe.log_error(text, text, text, text, text, text, text, jsonb, text[], text, text, timestamptz)', 'observe_writer', 'EXECUTE'),
+    ('function', 'observe.log_error(text, text, text, text, text, text, text, jsonb, text[], text, text, timestamptz, boolean)', 'observe_writer', 'EXECUTE'),
     ('function', 'observe.log_error(jsonb)', 'observe_writer', 'EXECUTE'),
     ('function', 'observe.log_errors(jsonb)', 'observe_writer', 'EXECUTE'),
     ('function', 'observe.log(text, text, text, text, jsonb, text)', 'observe_writer', 'EXECUTE'),
@@ -2451,6 +3501,10 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
     ('function', 'observe.normalize_message(text)', 'observe_reader', 'EXECUTE'),
     ('function', 'observe.fingerprint(text, text, text, text[])', 'observe_writer', 'EXECUTE'),
     ('function', 'observe.fingerprint(text, text, text, text[])', 'observe_reader', 'EXECUTE'),
+
+    -- Server-side capture's health: counters of the whole cluster.
+    ('function', 'observe.capture_stats()', 'observe_reader', 'EXECUTE'),
+    ('function', 'observe.capture_stats()', 'observe_admin', 'EXECUTE'),
 
     -- Readers see everything through the views, which are security_invoker
     -- and therefore need the tables beneath readable too.
@@ -2501,6 +3555,41 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
     ('table', 'observe.deployment_events', 'observe_reader', 'SELECT'),
     ('table', 'observe.deployments_overview', 'observe_reader', 'SELECT'),
 
+    -- Health checks (health.sql): admins configure them and may run them
+    -- through pg_net; the health-check function (observe_prober) claims due
+    -- checks and records results, and reads nothing.
+    ('function', 'observe.create_health_check(text, text, text[], interval, interval, text, text, jsonb, text, integer, integer, boolean)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.update_health_check(bigint, text, text, text[], interval, interval, text, text, jsonb, text, integer, integer, boolean)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.delete_health_check(bigint)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.run_health_checks()', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.due_health_checks(integer)', 'observe_prober', 'EXECUTE'),
+    ('function', 'observe.record_health_result(bigint, jsonb, integer, double precision, jsonb, text, timestamptz, text)', 'observe_prober', 'EXECUTE'),
+    ('function', 'observe.grade_headers(jsonb)', 'observe_reader', 'EXECUTE'),
+    ('function', 'observe.grade_headers(jsonb)', 'observe_writer', 'EXECUTE'),
+    ('function', 'observe.grade_headers(jsonb)', 'observe_prober', 'EXECUTE'),
+    ('function', 'observe.check_health_conditions(text[])', null, null),
+    ('function', 'observe.check_health_check(text, text[], jsonb)', null, null),
+    ('function', 'observe.evaluate_health_conditions(text[], integer, double precision, text, jsonb)', null, null),
+    ('table', 'observe.health_checks', 'observe_reader', 'SELECT'),
+    ('table', 'observe.health_results', 'observe_reader', 'SELECT'),
+    ('table', 'observe.health_transitions', 'observe_reader', 'SELECT'),
+    ('table', 'observe.health_probes', 'observe_reader', 'SELECT'),
+    ('table', 'observe.health_status', 'observe_reader', 'SELECT'),
+    ('table', 'observe.uptime', 'observe_reader', 'SELECT'),
+    ('table', 'observe.health_failures', 'observe_reader', 'SELECT'),
+    -- What browsers send (ingest.sql): writers, and so observe_ingest, may
+    -- record web vitals and CSP reports within the untrusted budgets.
+    ('function', 'observe.record_web_vitals(jsonb)', 'observe_writer', 'EXECUTE'),
+    ('function', 'observe.record_csp_reports(jsonb)', 'observe_writer', 'EXECUTE'),
+    ('function', 'observe.web_vital_rating(text, double precision)', 'observe_reader', 'EXECUTE'),
+    ('function', 'observe.web_vital_rating(text, double precision)', 'observe_writer', 'EXECUTE'),
+    ('function', 'observe.ingest_url(text)', null, null),
+    ('function', 'observe.spend_ingest_budget(integer, bigint)', null, null),
+    ('table', 'observe.web_vitals', 'observe_reader', 'SELECT'),
+    ('table', 'observe.csp_reports', 'observe_reader', 'SELECT'),
+    ('table', 'observe.web_vitals_p75', 'observe_reader', 'SELECT'),
+    ('table', 'observe.csp_violations', 'observe_reader', 'SELECT'),
+
     -- Admins triage, run the periodic work, and may erase events and issues
     -- (e.g. for a data subject request); deleting an issue removes its
     -- dependents by trigger.
@@ -2549,11 +3638,30 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
     ('function', 'observe.apply_role_privileges()', null, null),
     -- The alert evaluator queues notifications; the doorbell and its
     -- configuration are the extension's own.
-    ('function', 'observe.enqueue_notification(text, text, text, jsonb, text[], bigint, text, jsonb)', null, null),
+    ('function', 'observe.enqueue_notification(text, text, text, jsonb, text[], bigint, text, jsonb, timestamptz)', null, null),
     ('function', 'observe.ring_dispatch()', null, null),
     ('table', 'observe.dispatch_config', null, null),
     ('function', 'observe.deploy_state_after(text, text)', null, null),
-    ('function', 'observe.scrub_payload(jsonb)', null, null);
+    ('function', 'observe.scrub_payload(jsonb)', null, null),
+
+    -- Alerting (alerting.sql).
+    ('table', 'observe.alert_rules', 'observe_reader', 'SELECT'),
+    ('table', 'observe.alerts', 'observe_reader', 'SELECT'),
+    ('table', 'observe.alert_events', 'observe_reader', 'SELECT'),
+    ('table', 'observe.alert_groups', 'observe_reader', 'SELECT'),
+    ('table', 'observe.silences', 'observe_reader', 'SELECT'),
+    ('table', 'observe.active_alerts', 'observe_reader', 'SELECT'),
+    ('function', 'observe.create_alert_rule(text, text, text, text, text, text, bigint, jsonb, text, double precision, interval, interval, interval, interval, text[], text, jsonb, jsonb, text[], boolean, interval, interval, boolean)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.update_alert_rule(bigint, jsonb)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.delete_alert_rule(bigint)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.evaluate_alerts(timestamptz)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.silence(jsonb, timestamptz, text)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.expire_silence(uuid)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.schedule_jobs()', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.unschedule_jobs()', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.silence_matches(jsonb, jsonb)', 'observe_reader', 'EXECUTE'),
+    ('function', 'observe.fire_event_rules(bigint, text)', null, null),
+    ('function', 'observe.issue_activity_fires_rules()', null, null);
 
 -- Makes the catalog say exactly what observe.role_privileges says: nothing
 -- for PUBLIC (PostgreSQL grants EXECUTE on functions and USAGE on types to
@@ -2592,7 +3700,7 @@ begin
                   hint = 'Add a row per granted privilege, or one with a null role for an object granted to no role.';
     end if;
 
-    foreach grantee in array array['public', 'observe_writer', 'observe_reader', 'observe_admin', 'observe_dispatcher'] loop
+    foreach grantee in array array['public', 'observe_writer', 'observe_reader', 'observe_admin', 'observe_dispatcher', 'observe_prober'] loop
         execute format('revoke all on schema observe from %s', grantee);
         execute format('revoke all on all tables in schema observe from %s', grantee);
         execute format('revoke all on all sequences in schema observe from %s', grantee);

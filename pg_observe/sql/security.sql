@@ -13,7 +13,7 @@ create table observe.role_privileges (
     -- As GRANT names it: observe.issues, observe.log_error(jsonb).
     object_name text not null,
     -- Null (with privilege null) records an object granted to no role.
-    role_name name check (role_name in ('observe_writer', 'observe_reader', 'observe_admin', 'observe_dispatcher')),
+    role_name name check (role_name in ('observe_writer', 'observe_reader', 'observe_admin', 'observe_dispatcher', 'observe_prober')),
     privilege text check (privilege in ('USAGE', 'EXECUTE', 'SELECT', 'INSERT', 'UPDATE', 'DELETE')),
     check ((role_name is null) = (privilege is null)),
     unique nulls not distinct (object_type, object_name, role_name, privilege)
@@ -26,6 +26,7 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
     ('schema', 'observe', 'observe_reader', 'USAGE'),
     ('schema', 'observe', 'observe_admin', 'USAGE'),
     ('schema', 'observe', 'observe_dispatcher', 'USAGE'),
+    ('schema', 'observe', 'observe_prober', 'USAGE'),
     ('type', 'observe.level', 'observe_writer', 'USAGE'),
     ('type', 'observe.level', 'observe_reader', 'USAGE'),
     ('type', 'observe.issue_status', 'observe_writer', 'USAGE'),
@@ -33,7 +34,7 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
 
     -- Writers capture. The capture functions are SECURITY DEFINER, so
     -- writers need no table privilege at all.
-    ('function', 'observe.log_error(text, text, text, text, text, text, text, jsonb, text[], text, text, timestamptz)', 'observe_writer', 'EXECUTE'),
+    ('function', 'observe.log_error(text, text, text, text, text, text, text, jsonb, text[], text, text, timestamptz, boolean)', 'observe_writer', 'EXECUTE'),
     ('function', 'observe.log_error(jsonb)', 'observe_writer', 'EXECUTE'),
     ('function', 'observe.log_errors(jsonb)', 'observe_writer', 'EXECUTE'),
     ('function', 'observe.log(text, text, text, text, jsonb, text)', 'observe_writer', 'EXECUTE'),
@@ -45,6 +46,10 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
     ('function', 'observe.normalize_message(text)', 'observe_reader', 'EXECUTE'),
     ('function', 'observe.fingerprint(text, text, text, text[])', 'observe_writer', 'EXECUTE'),
     ('function', 'observe.fingerprint(text, text, text, text[])', 'observe_reader', 'EXECUTE'),
+
+    -- Server-side capture's health: counters of the whole cluster.
+    ('function', 'observe.capture_stats()', 'observe_reader', 'EXECUTE'),
+    ('function', 'observe.capture_stats()', 'observe_admin', 'EXECUTE'),
 
     -- Readers see everything through the views, which are security_invoker
     -- and therefore need the tables beneath readable too.
@@ -95,6 +100,41 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
     ('table', 'observe.deployment_events', 'observe_reader', 'SELECT'),
     ('table', 'observe.deployments_overview', 'observe_reader', 'SELECT'),
 
+    -- Health checks (health.sql): admins configure them and may run them
+    -- through pg_net; the health-check function (observe_prober) claims due
+    -- checks and records results, and reads nothing.
+    ('function', 'observe.create_health_check(text, text, text[], interval, interval, text, text, jsonb, text, integer, integer, boolean)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.update_health_check(bigint, text, text, text[], interval, interval, text, text, jsonb, text, integer, integer, boolean)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.delete_health_check(bigint)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.run_health_checks()', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.due_health_checks(integer)', 'observe_prober', 'EXECUTE'),
+    ('function', 'observe.record_health_result(bigint, jsonb, integer, double precision, jsonb, text, timestamptz, text)', 'observe_prober', 'EXECUTE'),
+    ('function', 'observe.grade_headers(jsonb)', 'observe_reader', 'EXECUTE'),
+    ('function', 'observe.grade_headers(jsonb)', 'observe_writer', 'EXECUTE'),
+    ('function', 'observe.grade_headers(jsonb)', 'observe_prober', 'EXECUTE'),
+    ('function', 'observe.check_health_conditions(text[])', null, null),
+    ('function', 'observe.check_health_check(text, text[], jsonb)', null, null),
+    ('function', 'observe.evaluate_health_conditions(text[], integer, double precision, text, jsonb)', null, null),
+    ('table', 'observe.health_checks', 'observe_reader', 'SELECT'),
+    ('table', 'observe.health_results', 'observe_reader', 'SELECT'),
+    ('table', 'observe.health_transitions', 'observe_reader', 'SELECT'),
+    ('table', 'observe.health_probes', 'observe_reader', 'SELECT'),
+    ('table', 'observe.health_status', 'observe_reader', 'SELECT'),
+    ('table', 'observe.uptime', 'observe_reader', 'SELECT'),
+    ('table', 'observe.health_failures', 'observe_reader', 'SELECT'),
+    -- What browsers send (ingest.sql): writers, and so observe_ingest, may
+    -- record web vitals and CSP reports within the untrusted budgets.
+    ('function', 'observe.record_web_vitals(jsonb)', 'observe_writer', 'EXECUTE'),
+    ('function', 'observe.record_csp_reports(jsonb)', 'observe_writer', 'EXECUTE'),
+    ('function', 'observe.web_vital_rating(text, double precision)', 'observe_reader', 'EXECUTE'),
+    ('function', 'observe.web_vital_rating(text, double precision)', 'observe_writer', 'EXECUTE'),
+    ('function', 'observe.ingest_url(text)', null, null),
+    ('function', 'observe.spend_ingest_budget(integer, bigint)', null, null),
+    ('table', 'observe.web_vitals', 'observe_reader', 'SELECT'),
+    ('table', 'observe.csp_reports', 'observe_reader', 'SELECT'),
+    ('table', 'observe.web_vitals_p75', 'observe_reader', 'SELECT'),
+    ('table', 'observe.csp_violations', 'observe_reader', 'SELECT'),
+
     -- Admins triage, run the periodic work, and may erase events and issues
     -- (e.g. for a data subject request); deleting an issue removes its
     -- dependents by trigger.
@@ -143,11 +183,30 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
     ('function', 'observe.apply_role_privileges()', null, null),
     -- The alert evaluator queues notifications; the doorbell and its
     -- configuration are the extension's own.
-    ('function', 'observe.enqueue_notification(text, text, text, jsonb, text[], bigint, text, jsonb)', null, null),
+    ('function', 'observe.enqueue_notification(text, text, text, jsonb, text[], bigint, text, jsonb, timestamptz)', null, null),
     ('function', 'observe.ring_dispatch()', null, null),
     ('table', 'observe.dispatch_config', null, null),
     ('function', 'observe.deploy_state_after(text, text)', null, null),
-    ('function', 'observe.scrub_payload(jsonb)', null, null);
+    ('function', 'observe.scrub_payload(jsonb)', null, null),
+
+    -- Alerting (alerting.sql).
+    ('table', 'observe.alert_rules', 'observe_reader', 'SELECT'),
+    ('table', 'observe.alerts', 'observe_reader', 'SELECT'),
+    ('table', 'observe.alert_events', 'observe_reader', 'SELECT'),
+    ('table', 'observe.alert_groups', 'observe_reader', 'SELECT'),
+    ('table', 'observe.silences', 'observe_reader', 'SELECT'),
+    ('table', 'observe.active_alerts', 'observe_reader', 'SELECT'),
+    ('function', 'observe.create_alert_rule(text, text, text, text, text, text, bigint, jsonb, text, double precision, interval, interval, interval, interval, text[], text, jsonb, jsonb, text[], boolean, interval, interval, boolean)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.update_alert_rule(bigint, jsonb)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.delete_alert_rule(bigint)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.evaluate_alerts(timestamptz)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.silence(jsonb, timestamptz, text)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.expire_silence(uuid)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.schedule_jobs()', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.unschedule_jobs()', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.silence_matches(jsonb, jsonb)', 'observe_reader', 'EXECUTE'),
+    ('function', 'observe.fire_event_rules(bigint, text)', null, null),
+    ('function', 'observe.issue_activity_fires_rules()', null, null);
 
 -- Makes the catalog say exactly what observe.role_privileges says: nothing
 -- for PUBLIC (PostgreSQL grants EXECUTE on functions and USAGE on types to
@@ -186,7 +245,7 @@ begin
                   hint = 'Add a row per granted privilege, or one with a null role for an object granted to no role.';
     end if;
 
-    foreach grantee in array array['public', 'observe_writer', 'observe_reader', 'observe_admin', 'observe_dispatcher'] loop
+    foreach grantee in array array['public', 'observe_writer', 'observe_reader', 'observe_admin', 'observe_dispatcher', 'observe_prober'] loop
         execute format('revoke all on schema observe from %s', grantee);
         execute format('revoke all on all tables in schema observe from %s', grantee);
         execute format('revoke all on all sequences in schema observe from %s', grantee);

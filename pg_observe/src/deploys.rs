@@ -7,7 +7,7 @@ use pg_observe_core::deploy::DeployState;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 
-use crate::errors::raise_internal;
+use crate::errors::{invalid, raise_internal};
 
 /// The state of a deploy in `current` (null: a new deploy) after an event
 /// saying `incoming`.
@@ -22,14 +22,6 @@ fn deploy_state_after(current: Option<&str>, incoming: &str) -> &'static str {
 
 fn parse(state: &str) -> DeployState {
     state.parse().unwrap_or_else(|e| invalid(e))
-}
-
-fn invalid(error: impl std::fmt::Display) -> ! {
-    ereport!(
-        ERROR,
-        PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-        error.to_string()
-    );
 }
 
 /// A provider's payload with the values a captured event would lose

@@ -52,3 +52,12 @@ pub fn raise_internal(context: &str, error: impl std::fmt::Display) -> ! {
         format!("pg_observe: {context}: {error}")
     );
 }
+
+/// 22023 for a value the caller must change.
+pub fn invalid(error: impl std::fmt::Display) -> ! {
+    ereport!(
+        ERROR,
+        PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+        error.to_string()
+    );
+}

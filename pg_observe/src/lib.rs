@@ -5,10 +5,12 @@
 
 use pgrx::prelude::*;
 
+mod alerting;
 mod capture;
 mod deploys;
 mod errors;
 mod grouping;
+mod health;
 mod jsonb;
 mod lifecycle;
 mod log_error;
@@ -17,6 +19,7 @@ mod maintenance;
 mod partitions;
 mod pgtime;
 mod requests;
+mod server_capture;
 mod settings;
 #[cfg(any(test, feature = "pg_test"))]
 mod tests;
@@ -83,12 +86,45 @@ extension_sql_file!(
     name = "outbox",
     requires = ["schema", "maintenance"]
 );
+extension_sql_file!(
+    "../sql/health.sql",
+    name = "health",
+    requires = [
+        "schema",
+        "maintenance",
+        health::grade_headers,
+        health::check_health_conditions,
+        health::evaluate_health_conditions
+    ]
+);
+extension_sql_file!(
+    "../sql/ingest.sql",
+    name = "ingest",
+    requires = [
+        "trust",
+        acting_role,
+        deploys::scrub_payload,
+        health::spend_ingest_budget
+    ]
+);
+extension_sql_file!(
+    "../sql/alerting.sql",
+    name = "alerting",
+    requires = [
+        "schema",
+        "outbox",
+        acting_role,
+        silence_matches,
+        fire_event_rules
+    ]
+);
 extension_sql_file!("../sql/security.sql", name = "security", finalize);
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     settings::register();
     capture::register();
+    server_capture::register();
     pg_observe_core::interrupt::install(check_for_interrupts);
 }
 

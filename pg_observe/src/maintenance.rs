@@ -33,9 +33,20 @@ with usage as (
 )
 select (select count(*) from usage) + (select count(*) from drops)";
 
+/// Web vitals and CSP groups not seen for 30 days (README, "Ingest"): what
+/// the views read is the last 30 days at most. Health-check results follow
+/// their retention setting instead (`observe.maintain()`).
+const FORGET_BEACONS: &str = "
+with vitals as (
+    delete from observe.web_vitals where received_at < now() - interval '30 days' returning 1
+), reports as (
+    delete from observe.csp_reports where last_seen < now() - interval '30 days' returning 1
+)
+select (select count(*) from vitals) + (select count(*) from reports)";
+
 /// Folds the count queue, wakes ignored issues whose condition has run out,
-/// keeps storage (`observe.maintain()`: partitions, retention, log counts)
-/// and forgets old budget usage; returns what it did as JSON.
+/// keeps storage (`observe.maintain()`: partitions, retention, log counts),
+/// forgets old budget usage and old beacons; returns what it did as JSON.
 #[pg_extern(schema = "observe", volatile, parallel_unsafe, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn tick() -> JsonB {
@@ -77,11 +88,16 @@ fn tick() -> JsonB {
             .update(FORGET_INGEST_USAGE, None, &[])?
             .first()
             .get_one::<i64>()?;
+        let expired = client
+            .update(FORGET_BEACONS, None, &[])?
+            .first()
+            .get_one::<i64>()?;
         Ok(json!({
             "folded": folded.unwrap_or(0),
             "woken": due.len(),
             "maintained": maintained.map_or(serde_json::Value::Null, |m| m.0),
             "ingest_rows_forgotten": forgotten.unwrap_or(0),
+            "expired_rows": expired.unwrap_or(0),
         }))
     }) {
         Ok(summary) => JsonB(summary),

@@ -31,6 +31,8 @@ static SCRUB_IP_ADDRESSES: GucSetting<bool> = GucSetting::<bool>::new(false);
 
 static FLOOD_LIMIT: GucSetting<i32> = GucSetting::<i32>::new(100);
 
+static CONSOLE_URL: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+
 /// The service name of events that do not give one.
 pub const DEFAULT_SERVICE: &str = "default";
 
@@ -163,6 +165,14 @@ pub fn register() {
         GucContext::Suset,
         GucFlags::default(),
     );
+    GucRegistry::define_string_guc(
+        c"observe.console_url",
+        c"Base URL that shows an issue at <url>/issues/<id>, linked from alert e-mails.",
+        c"Unset: alert e-mails link runbooks only.",
+        &CONSOLE_URL,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
     GucRegistry::define_int_guc(
         c"observe.flood_limit",
         c"Events stored per issue per minute before sampling starts; 0 stores all.",
@@ -235,6 +245,10 @@ pub fn limits() -> Limits {
         context_bytes: MAX_CONTEXT_BYTES.get() as usize,
         context_depth: MAX_CONTEXT_DEPTH.get() as usize,
     }
+}
+
+pub fn console_url() -> Option<String> {
+    string(&CONSOLE_URL)
 }
 
 pub fn flood_limit() -> u64 {

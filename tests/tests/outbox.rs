@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use pg_observe_tests::{message, sqlstate, TestDb};
+use pg_observe_tests::{install_pg_net_double, message, sqlstate, TestDb};
 use tokio_postgres::Client;
 use uuid::Uuid;
 
@@ -407,28 +407,6 @@ async fn bad_arguments_get_clear_sqlstates() {
         longest, id,
         "256 characters is the provider's limit, and allowed"
     );
-}
-
-/// Installs the test double of pg_net's SQL surface (tests/fixtures/
-/// pg_net_double): pg_net itself is not packaged for this PostgreSQL.
-fn install_pg_net_double() {
-    let output = std::process::Command::new("pg_config")
-        .arg("--sharedir")
-        .output()
-        .expect("pg_config");
-    let extension_dir = format!(
-        "{}/extension",
-        String::from_utf8(output.stdout).unwrap().trim()
-    );
-    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/pg_net_double");
-    for file in ["pg_net.control", "pg_net--0.0.0-double.sql"] {
-        let wanted = std::fs::read(format!("{fixtures}/{file}")).unwrap();
-        let target = format!("{extension_dir}/{file}");
-        if std::fs::read(&target).ok().as_ref() != Some(&wanted) {
-            std::fs::write(&target, &wanted)
-                .unwrap_or_else(|e| panic!("installing the pg_net double into {target}: {e}"));
-        }
-    }
 }
 
 async fn rings(db: &TestDb) -> i64 {

@@ -372,23 +372,29 @@ async fn maintain_runs_safely_beside_itself_and_capture() {
 }
 
 #[tokio::test]
-async fn health_results_follow_their_retention_when_the_table_exists() {
+async fn health_results_follow_their_retention() {
     let db = TestDb::new().await;
     db.client
         .batch_execute(
-            "create table observe.health_results (id bigint, checked_at timestamptz not null);
-             insert into observe.health_results values (1, now() - interval '31 days'), (2, now() - interval '29 days');",
+            "select observe.create_health_check('api', 'https://api.example.com/health');
+             insert into observe.health_results (check_id, checked_at, success, conditions, source)
+             select c.id, now() - d * interval '1 day', true, '[]', 'edge'
+               from observe.health_checks c, (values (31), (29), (8)) as v(d);
+             select observe.set_retention('health_results', '10 days');",
         )
         .await
-        .unwrap();
+        .unwrap_or_else(|e| panic!("{}", message(&e)));
     maintain(&db).await;
     let kept: Vec<i64> = db
         .client
-        .query("select id from observe.health_results", &[])
+        .query(
+            "select extract(day from now() - checked_at)::bigint from observe.health_results",
+            &[],
+        )
         .await
         .unwrap()
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(kept, [2]);
+    assert_eq!(kept, [8], "kept as long as observe.retention says");
 }

@@ -5,7 +5,6 @@
 
 use chrono::{DateTime, Utc};
 use pg_observe_tests::TestDb;
-use serde_json::Value;
 use tokio_postgres::Client;
 
 /// A timestamp `ago` before the server's now(), as the server computes it.

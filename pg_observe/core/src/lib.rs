@@ -2,12 +2,14 @@
 //! knowledge of *how*. The extension, the edge functions and the benchmarks all
 //! link this crate, so it must never depend on pgrx or on a JavaScript host.
 
+pub mod alerting;
 pub mod budget;
 pub mod deploy;
 pub mod event;
 pub mod fingerprint;
 pub mod flood;
 pub mod headers;
+pub mod health;
 pub mod interrupt;
 pub mod lifecycle;
 pub mod limits;
@@ -16,6 +18,9 @@ pub mod normalize;
 pub mod process;
 pub mod release;
 pub mod requests;
+pub mod ring;
 pub mod sampling;
 pub mod scrub;
+pub mod server_error;
 pub mod stack;
+pub mod wire;

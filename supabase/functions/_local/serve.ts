@@ -3,10 +3,16 @@
 // `supabase functions serve` (scripts/functions.sh runs this).
 import alertDispatch from "../alert-dispatch/handler.ts";
 import deployEvents from "../deploy-events/handler.ts";
+import healthCheck from "../health-check/handler.ts";
+import ingest from "../ingest/handler.ts";
+import status from "../status/handler.ts";
 
-const handlers: Record<string, (request: Request) => Promise<Response>> = {
+const handlers: Record<string, (request: Request, info: Deno.ServeHandlerInfo) => Promise<Response>> = {
   "alert-dispatch": alertDispatch,
   "deploy-events": deployEvents,
+  "health-check": healthCheck,
+  ingest,
+  status,
 };
 
 const port = Number(Deno.env.get("FUNCTIONS_PORT") ?? "54321");
@@ -15,7 +21,7 @@ Deno.serve({
   hostname: "127.0.0.1",
   port,
   onListen: () => console.log(`functions listening on http://127.0.0.1:${port}/functions/v1/`),
-}, (request) => {
+}, (request, info) => {
   const [, prefix, version, name] = new URL(request.url).pathname.split("/");
   const handler = prefix === "functions" && version === "v1" ? handlers[name] : undefined;
   if (!handler) {
@@ -27,5 +33,5 @@ Deno.serve({
       { status: 404 },
     );
   }
-  return handler(request);
+  return handler(request, info);
 });

@@ -3,13 +3,26 @@
 // function returns (run SQL, send HTTP, wait, answer) and feeds the outcomes
 // back. It knows no function by name.
 import postgres from "postgres";
-import { env_names, missing_env, Session } from "./wasm/pg_observe_edge.js";
+import tls from "node:tls";
+import { Buffer } from "node:buffer";
+import { body_limit, env_names, missing_env, Session } from "./wasm/pg_observe_edge.js";
 
-/** Bodies past this are refused (413) without being read further. */
-const MAX_BODY_BYTES = 1024 * 1024;
+/** A probe's body past this is cut: conditions read the start of a body. */
+const MAX_PROBE_BODY_BYTES = 1024 * 1024;
+
+interface Probe {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string | null;
+  timeout_ms: number;
+  certificate: boolean;
+}
 
 type Command =
   | { do: "sql"; query: string; params: unknown[] }
+  | { do: "sql_as"; role: string; query: string; params: unknown[] }
+  | { do: "probe"; probes: Probe[] }
   | {
     do: "http";
     method: string;
@@ -19,6 +32,7 @@ type Command =
     timeout_ms: number;
   }
   | { do: "sleep"; ms: number }
+  | { do: "reply"; status: number; headers: Record<string, string>; body: string }
   | { do: "respond"; status: number; body: unknown; log?: string };
 
 const NAMES: string[] = JSON.parse(env_names());
@@ -47,7 +61,10 @@ function route(name: string, url: URL): string {
   return at < 0 ? url.pathname : "/" + parts.slice(at + 1).join("/");
 }
 
-async function readBody(request: Request): Promise<{ body: Uint8Array; tooLarge: boolean }> {
+async function readBody(
+  request: { body: ReadableStream<Uint8Array> | null },
+  limit: number,
+): Promise<{ body: Uint8Array; tooLarge: boolean }> {
   if (!request.body) return { body: new Uint8Array(), tooLarge: false };
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -56,7 +73,7 @@ async function readBody(request: Request): Promise<{ body: Uint8Array; tooLarge:
     const { done, value } = await reader.read();
     if (done) break;
     size += value.length;
-    if (size > MAX_BODY_BYTES) {
+    if (size > limit) {
       await reader.cancel();
       return { body: new Uint8Array(), tooLarge: true };
     }
@@ -71,19 +88,88 @@ async function readBody(request: Request): Promise<{ body: Uint8Array; tooLarge:
   return { body, tooLarge: false };
 }
 
+/** The server's leaf certificate, DER as base64, from a TLS connection of
+ * its own: fetch does not expose the certificate. Not verified here: the
+ * probe's fetch verifies the chain; this only reads the expiry. */
+function peerCertificate(url: URL, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({
+      host: url.hostname.replace(/^\[|\]$/g, ""),
+      port: Number(url.port || 443),
+      servername: /^[\d.]+$|:/.test(url.hostname) ? undefined : url.hostname,
+      rejectUnauthorized: false,
+    }, () => {
+      const raw = socket.getPeerCertificate()?.raw;
+      socket.end();
+      if (raw) resolve(Buffer.from(raw).toString("base64"));
+      else reject(new Error("the server sent no certificate"));
+    });
+    socket.setTimeout(timeoutMs, () => {
+      socket.destroy();
+      reject(new Error(`no TLS handshake within ${timeoutMs} ms`));
+    });
+    socket.on("error", reject);
+  });
+}
+
+async function probe(p: Probe): Promise<unknown> {
+  const started = performance.now();
+  const certificate = p.certificate
+    ? peerCertificate(new URL(p.url), p.timeout_ms).then(
+      (der) => ({ certificate: der }),
+      (e) => ({ certificate_error: String((e as Error).message ?? e) }),
+    )
+    : Promise.resolve({});
+  try {
+    const response = await fetch(p.url, {
+      method: p.method,
+      headers: p.headers,
+      body: p.body ?? undefined,
+      signal: AbortSignal.timeout(p.timeout_ms),
+    });
+    const headers: Record<string, string> = {};
+    response.headers.forEach((value, key) => (headers[key] = value));
+    const { body } = await readBody(response, MAX_PROBE_BODY_BYTES);
+    const elapsed_ms = performance.now() - started;
+    return {
+      status: response.status,
+      headers,
+      body: new TextDecoder().decode(body),
+      elapsed_ms,
+      ...(await certificate),
+    };
+  } catch (error) {
+    const e = error as Error;
+    const message = e.name === "TimeoutError" ? `timed out after ${p.timeout_ms} ms` : String(e.message ?? e);
+    return { error: message, elapsed_ms: performance.now() - started, ...(await certificate) };
+  }
+}
+
+async function runSql(url: string, role: string | null, query: string, params: unknown[]): Promise<unknown> {
+  try {
+    const db = database(url);
+    const rows = role === null
+      ? await db.unsafe(query, params as postgres.ParameterOrJSON<never>[])
+      : await db.begin(async (tx) => {
+        // The role's name comes from the WASM, never from a request.
+        await tx.unsafe(`set local role "${role.replaceAll('"', '""')}"`);
+        return await tx.unsafe(query, params as postgres.ParameterOrJSON<never>[]);
+      });
+    return { kind: "rows", rows: [...rows] };
+  } catch (error) {
+    const e = error as { code?: string; message?: string };
+    return { kind: "sql_error", code: e.code ?? null, message: String(e.message ?? error) };
+  }
+}
+
 async function execute(command: Command, vars: Record<string, string>): Promise<unknown> {
   switch (command.do) {
+    case "sql_as":
+      return await runSql(vars.SUPABASE_DB_URL, command.role, command.query, command.params);
+    case "probe":
+      return { kind: "probed", results: await Promise.all(command.probes.map(probe)) };
     case "sql":
-      try {
-        const rows = await database(vars.SUPABASE_DB_URL).unsafe(
-          command.query,
-          command.params as postgres.ParameterOrJSON<never>[],
-        );
-        return { kind: "rows", rows: [...rows] };
-      } catch (error) {
-        const e = error as { code?: string; message?: string };
-        return { kind: "sql_error", code: e.code ?? null, message: String(e.message ?? error) };
-      }
+      return await runSql(vars.SUPABASE_DB_URL, null, command.query, command.params);
     case "http":
       try {
         const response = await fetch(command.url, {
@@ -107,15 +193,18 @@ async function execute(command: Command, vars: Record<string, string>): Promise<
 }
 
 /** The request handler of function `name`; logs its missing variables once. */
-export function handlerFor(name: string): (request: Request) => Promise<Response> {
+export function handlerFor(
+  name: string,
+): (request: Request, info?: Deno.ServeHandlerInfo) => Promise<Response> {
+  const limit = body_limit(name);
   const missing: string[] = JSON.parse(missing_env(name, JSON.stringify(environment())));
   for (const variable of missing) {
     console.error(`${name}: environment variable ${variable} is not set; requests that need it answer 500`);
   }
-  return async (request: Request): Promise<Response> => {
+  return async (request: Request, info?: Deno.ServeHandlerInfo): Promise<Response> => {
     const vars = environment();
     try {
-      const { body, tooLarge } = await readBody(request);
+      const { body, tooLarge } = await readBody(request, limit);
       const headers: Record<string, string> = {};
       request.headers.forEach((value, key) => (headers[key] = value));
       const meta = {
@@ -123,13 +212,23 @@ export function handlerFor(name: string): (request: Request) => Promise<Response
         route: route(name, new URL(request.url)),
         headers,
         body_too_large: tooLarge,
+        remote_addr: info && "hostname" in info.remoteAddr ? info.remoteAddr.hostname : "",
+        random: [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0"))
+          .join(""),
       };
       const session = new Session(name, JSON.stringify(meta), body, JSON.stringify(vars), Date.now());
       try {
         let command: Command = JSON.parse(session.step("", Date.now()));
-        while (command.do !== "respond") {
+        while (command.do !== "respond" && command.do !== "reply") {
           const outcome = await execute(command, vars);
           command = JSON.parse(session.step(JSON.stringify(outcome), Date.now()));
+        }
+        if (command.do === "reply") {
+          const empty = command.status === 204 || command.status === 304;
+          return new Response(empty ? null : command.body, {
+            status: command.status,
+            headers: command.headers,
+          });
         }
         if (command.log) console.error(`${name}: ${command.log}`);
         return Response.json(command.body, { status: command.status });

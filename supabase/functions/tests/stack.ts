@@ -29,8 +29,10 @@ function server(database = "postgres") {
   return `postgres://postgres@127.0.0.1:${port}/${database}`;
 }
 
+export const ALLOWED_ORIGIN = "https://shop.example.com";
+
 export async function startStack(
-  options: { requestsPerSecond?: number; processingMs?: number } = {},
+  options: { requestsPerSecond?: number; processingMs?: number; env?: Record<string, string> } = {},
 ): Promise<Stack> {
   const name = `e2e_${crypto.randomUUID().replaceAll("-", "")}`;
   const admin = postgres(server(), { max: 1, onnotice: () => {} });
@@ -39,13 +41,15 @@ export async function startStack(
   const db = postgres(server(name), { max: 4, onnotice: () => {} });
   await db.unsafe("create extension pg_observe");
   // The functions run as a role holding only what they need: the
-  // dispatcher's worker API and the deploy webhooks' admin function.
+  // dispatcher's worker API, the deploy webhooks' admin function, the
+  // prober's, the status page's reader, and the ingest role it switches to.
   await db.unsafe(`do $$ begin
                      if not exists (select from pg_roles where rolname = 'e2e_functions') then
                        create role e2e_functions login;
                      end if;
                    end $$;
-                   grant observe_dispatcher, observe_admin to e2e_functions;
+                   grant observe_dispatcher, observe_admin, observe_prober, observe_reader, observe_ingest
+                      to e2e_functions;
                    grant connect on database ${name} to e2e_functions`);
 
   const resend = new ResendStandIn(RESEND_KEY, options.requestsPerSecond ?? 2, options.processingMs ?? 0);
@@ -64,6 +68,8 @@ export async function startStack(
       MONITORING_ALERT_EMAIL: "oncall@example.com",
       VERCEL_WEBHOOK_SECRET: VERCEL_SECRET,
       GITHUB_WEBHOOK_SECRET: GITHUB_SECRET,
+      OBSERVE_ALLOWED_ORIGINS: ALLOWED_ORIGIN,
+      ...options.env,
     },
     stdout: "null",
     stderr: "inherit",

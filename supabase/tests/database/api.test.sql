@@ -2,7 +2,7 @@
 -- argument types and return type, who it runs as, its volatility, and the
 -- tables, views and types analysts query.
 begin;
-select plan(122);
+select plan(138);
 
 select has_schema('observe', 'schema observe exists');
 
@@ -19,14 +19,22 @@ select functions_are('observe', array[
     'record_deploy_event', 'deploy_state_after', 'scrub_payload',
     'log', 'log_batch', 'record_requests', 'maintain', 'set_retention', 'log_counts_since', 'top_issues',
     'create_issue_summary', 'roll_issue_windows', 'day_partitioned', 'write_horizon', 'create_day_partition',
-    'create_partitions_ahead', 'rescue_default_rows', 'drop_expired_partitions', 'roll_up_logs', 'expire_rows'
+    'create_partitions_ahead', 'rescue_default_rows', 'drop_expired_partitions', 'roll_up_logs', 'expire_rows',
+    'create_alert_rule', 'update_alert_rule', 'delete_alert_rule', 'evaluate_alerts', 'silence',
+    'expire_silence', 'silence_matches', 'fire_event_rules', 'issue_activity_fires_rules',
+    'schedule_jobs', 'unschedule_jobs',
+    'grade_headers', 'check_health_conditions', 'check_health_check', 'evaluate_health_conditions',
+    'create_health_check', 'update_health_check', 'delete_health_check', 'due_health_checks',
+    'record_health_result', 'run_health_checks',
+    'spend_ingest_budget', 'web_vital_rating', 'ingest_url', 'record_web_vitals', 'record_csp_reports',
+    'capture_stats'
 ], 'observe holds exactly the documented functions');
 
 -- Capture
 select has_function('observe', 'log_error',
-    array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone']);
+    array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone', 'boolean']);
 select function_returns('observe', 'log_error',
-    array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone'],
+    array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone', 'boolean'],
     'uuid');
 select has_function('observe', 'log_error', array['jsonb']);
 select function_returns('observe', 'log_error', array['jsonb'], 'uuid');
@@ -46,6 +54,14 @@ select has_function('observe', 'log_counts_since', array['timestamp with time zo
 select function_returns('observe', 'log_counts_since', array['timestamp with time zone'], 'setof record');
 select has_function('observe', 'top_issues', array['interval', 'integer']);
 select function_returns('observe', 'top_issues', array['interval', 'integer'], 'setof record');
+
+-- Server-side capture
+select has_function('observe', 'capture_stats', array[]::text[]);
+select function_returns('observe', 'capture_stats', array[]::text[], 'setof record');
+select isnt_definer('observe', 'capture_stats', array[]::text[]);
+select is((select preloaded from observe.capture_stats()),
+    current_setting('shared_preload_libraries') like '%pg_observe%',
+    'capture_stats() reports whether pg_observe is preloaded');
 
 -- Grouping helpers
 select has_function('observe', 'normalize_message', array['text']);
@@ -77,9 +93,9 @@ select function_returns('observe', 'grant_supabase_roles', array[]::text[], 'set
 
 -- The notification outbox and its worker API
 select has_function('observe', 'enqueue_notification',
-    array['text', 'text', 'text', 'jsonb', 'text[]', 'bigint', 'text', 'jsonb']);
+    array['text', 'text', 'text', 'jsonb', 'text[]', 'bigint', 'text', 'jsonb', 'timestamp with time zone']);
 select function_returns('observe', 'enqueue_notification',
-    array['text', 'text', 'text', 'jsonb', 'text[]', 'bigint', 'text', 'jsonb'], 'uuid');
+    array['text', 'text', 'text', 'jsonb', 'text[]', 'bigint', 'text', 'jsonb', 'timestamp with time zone'], 'uuid');
 select has_function('observe', 'claim_notifications', array['integer', 'interval']);
 select function_returns('observe', 'claim_notifications', array['integer', 'interval'], 'setof observe.notifications');
 select has_function('observe', 'complete_notification', array['uuid', 'text']);
@@ -99,9 +115,29 @@ select has_function('observe', 'record_deploy_event',
 select function_returns('observe', 'record_deploy_event',
     array['text', 'text', 'text', 'text', 'timestamp with time zone', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb'], 'jsonb');
 
+-- Health checks and ingest
+select function_returns('observe', 'grade_headers', array['jsonb'], 'jsonb');
+select function_returns('observe', 'create_health_check',
+    array['text', 'text', 'text[]', 'interval', 'interval', 'text', 'text', 'jsonb', 'text', 'integer', 'integer', 'boolean'],
+    'bigint');
+select function_returns('observe', 'update_health_check',
+    array['bigint', 'text', 'text', 'text[]', 'interval', 'interval', 'text', 'text', 'jsonb', 'text', 'integer', 'integer', 'boolean'],
+    'observe.health_checks');
+select function_returns('observe', 'delete_health_check', array['bigint'], 'boolean');
+select function_returns('observe', 'record_health_result',
+    array['bigint', 'jsonb', 'integer', 'double precision', 'jsonb', 'text', 'timestamp with time zone', 'text'], 'jsonb');
+select function_returns('observe', 'run_health_checks', array[]::text[], 'jsonb');
+select function_returns('observe', 'record_web_vitals', array['jsonb'], 'integer');
+select function_returns('observe', 'record_csp_reports', array['jsonb'], 'integer');
+select is_definer('observe', 'record_health_result',
+    array['bigint', 'jsonb', 'integer', 'double precision', 'jsonb', 'text', 'timestamp with time zone', 'text']);
+select is_definer('observe', 'record_web_vitals', array['jsonb']);
+select is_definer('observe', 'record_csp_reports', array['jsonb']);
+select volatility_is('observe', 'grade_headers', array['jsonb'], 'immutable');
+
 -- Callers need EXECUTE only: everything that writes runs as the owner.
 select is_definer('observe', 'log_error',
-    array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone']);
+    array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone', 'boolean']);
 select is_definer('observe', 'log_error', array['jsonb']);
 select is_definer('observe', 'log_errors', array['jsonb']);
 select is_definer('observe', 'log', array['text', 'text', 'text', 'text', 'jsonb', 'text']);
@@ -120,7 +156,7 @@ select is_definer('observe', 'fold_counts', array[]::text[]);
 select is_definer('observe', 'schedule_tick', array['text']);
 select is_definer('observe', 'grant_supabase_roles', array[]::text[]);
 select is_definer('observe', 'enqueue_notification',
-    array['text', 'text', 'text', 'jsonb', 'text[]', 'bigint', 'text', 'jsonb']);
+    array['text', 'text', 'text', 'jsonb', 'text[]', 'bigint', 'text', 'jsonb', 'timestamp with time zone']);
 select is_definer('observe', 'claim_notifications', array['integer', 'interval']);
 select is_definer('observe', 'complete_notification', array['uuid', 'text']);
 select is_definer('observe', 'fail_notification', array['uuid', 'text', 'interval', 'boolean']);
@@ -150,7 +186,9 @@ select set_eq(
         'ingest_usage', 'ingest_drop_counts', 'known_releases', 'installation',
         'notifications', 'dispatch_config', 'deployments', 'deployment_events',
         'issue_summary', 'service_counts', 'request_queue', 'request_counts', 'logs', 'log_counts',
-        'log_rollup', 'retention'
+        'log_rollup', 'retention',
+        'alert_rules', 'alerts', 'alert_events', 'alert_groups', 'silences',
+        'health_checks', 'health_results', 'health_transitions', 'health_probes', 'web_vitals', 'csp_reports'
     ],
     'observe holds exactly the documented tables');
 select is_partitioned('observe', 'events', 'events are partitioned (by day)');
@@ -175,7 +213,8 @@ select has_table('observe', 'retention', 'table observe.retention');
 
 -- Views
 select views_are('observe', array['issues', 'issue_overview', 'recent_errors', 'error_rate', 'releases', 'event_counts',
-    'writer_trust', 'ingest_drops', 'dead_notifications', 'deployments_overview', 'log_volume'],
+    'writer_trust', 'ingest_drops', 'dead_notifications', 'deployments_overview', 'log_volume', 'active_alerts',
+    'health_status', 'uptime', 'health_failures', 'web_vitals_p75', 'csp_violations'],
     'observe holds exactly the documented views');
 select has_view('observe', 'issues', 'view observe.issues');
 select has_view('observe', 'issue_overview', 'view observe.issue_overview');

@@ -57,7 +57,7 @@ select throws_ok(
 select throws_ok(
     $$select observe.log_error('x', context => '[1, 2]')$$,
     '22023', 'event field "context" must be an object, got an array',
-    'context must be an object');
+    'context must be an object, and the error does not echo it');
 select throws_ok(
     $$select observe.log_error('x', fingerprint => array['checkout', null])$$,
     '22023', 'event field "fingerprint" must not contain NULL elements',

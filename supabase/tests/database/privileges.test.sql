@@ -3,7 +3,8 @@
 -- grant means adding a row, never editing a test. Privileges are checked
 -- both as granted and as the roles have them, memberships included
 -- (observe_admin is a member of observe_writer and observe_reader;
--- observe_dispatcher of nothing).
+-- observe_dispatcher and observe_prober of nothing; observe_ingest of
+-- observe_writer, and of observe_untrusted, which is granted nothing).
 begin;
 select plan(7);
 
@@ -56,7 +57,8 @@ select is_empty(
 select set_eq(
     $$select r.rolname::text, p.oid::regprocedure::text
         from pg_proc p
-       cross join (values ('observe_writer'), ('observe_reader'), ('observe_admin'), ('observe_dispatcher')) as r(rolname)
+       cross join (values ('observe_writer'), ('observe_reader'), ('observe_admin'), ('observe_dispatcher'),
+                          ('observe_prober'), ('observe_ingest')) as r(rolname)
        where p.pronamespace = 'observe'::regnamespace
          and has_function_privilege(r.rolname, p.oid, 'EXECUTE')$$,
     $$select m.member, e.object_name
@@ -64,14 +66,16 @@ select set_eq(
         join (values ('observe_writer', 'observe_writer'), ('observe_reader', 'observe_reader'),
                      ('observe_admin', 'observe_admin'), ('observe_admin', 'observe_writer'),
                      ('observe_admin', 'observe_reader'),
-                     ('observe_dispatcher', 'observe_dispatcher')) as m(member, via) on m.via = e.role_name
+                     ('observe_dispatcher', 'observe_dispatcher'), ('observe_prober', 'observe_prober'),
+                     ('observe_ingest', 'observe_writer')) as m(member, via) on m.via = e.role_name
        where e.object_type = 'function'$$,
     'each role may execute exactly the functions it or a role it belongs to was granted');
 
 select set_eq(
     $$select r.rolname::text, c.oid::regclass::text, priv
         from pg_class c
-       cross join (values ('observe_writer'), ('observe_reader'), ('observe_admin'), ('observe_dispatcher')) as r(rolname)
+       cross join (values ('observe_writer'), ('observe_reader'), ('observe_admin'), ('observe_dispatcher'),
+                          ('observe_prober'), ('observe_ingest')) as r(rolname)
        cross join (values ('SELECT'), ('INSERT'), ('UPDATE'), ('DELETE'), ('TRUNCATE')) as p(priv)
        where c.relnamespace = 'observe'::regnamespace and c.relkind in ('r', 'p', 'v', 'm')
          and not c.relispartition
@@ -81,7 +85,8 @@ select set_eq(
         join (values ('observe_writer', 'observe_writer'), ('observe_reader', 'observe_reader'),
                      ('observe_admin', 'observe_admin'), ('observe_admin', 'observe_writer'),
                      ('observe_admin', 'observe_reader'),
-                     ('observe_dispatcher', 'observe_dispatcher')) as m(member, via) on m.via = e.role_name
+                     ('observe_dispatcher', 'observe_dispatcher'), ('observe_prober', 'observe_prober'),
+                     ('observe_ingest', 'observe_writer')) as m(member, via) on m.via = e.role_name
        where e.object_type = 'table'$$,
     'each role may read and change exactly the tables and views it or a role it belongs to was granted');
 

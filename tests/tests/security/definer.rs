@@ -10,7 +10,12 @@ use super::login;
 
 /// Every call of pg_observe that reaches into pg_cron's or pg_net's schema
 /// and refuses when the extension is not installed.
-const ENTRY_POINTS: &[&str] = &["select observe.schedule_tick()"];
+const ENTRY_POINTS: &[&str] = &[
+    "select observe.schedule_tick()",
+    "select observe.schedule_jobs()",
+    "select observe.unschedule_jobs()",
+    "select observe.run_health_checks()",
+];
 
 /// Calls that would reach pg_net when it is installed, and do their job
 /// without it: configuring the doorbell (as the planter, an admin), and

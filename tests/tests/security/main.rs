@@ -33,7 +33,7 @@ async fn login(db: &TestDb, role: &str, grants: &[&str]) -> Client {
     db.client
         .batch_execute(&format!(
             "set client_min_messages = error;
-             revoke observe_writer, observe_reader, observe_admin, observe_dispatcher from {role};"
+             revoke observe_writer, observe_reader, observe_admin, observe_dispatcher, observe_prober, observe_ingest from {role};"
         ))
         .await
         .expect("reset memberships");
