@@ -63,6 +63,11 @@ start() {
   fi
   psql_admin -tAc "select 1 from pg_database where datname = '$CRON_DB'" | grep -q 1 \
     || psql_admin -qc "create database $CRON_DB"
+  # The cron tests share this database across runs; an extension created
+  # there by an older build would keep that build's SQL beside the new
+  # library, so each start leaves them to create the current one.
+  psql -X -h 127.0.0.1 -p "$PGPORT" -U postgres -d "$CRON_DB" -v ON_ERROR_STOP=1 -qc \
+    "drop extension if exists pg_observe cascade" 2>&1 | grep -v '^NOTICE' || true
 }
 
 stop() {
