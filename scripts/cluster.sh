@@ -68,6 +68,15 @@ start() {
   # library, so each start leaves them to create the current one.
   psql -X -h 127.0.0.1 -p "$PGPORT" -U postgres -d "$CRON_DB" -v ON_ERROR_STOP=1 -qc \
     "drop extension if exists pg_observe cascade" 2>&1 | grep -v '^NOTICE' || true
+  # pg_cron's scheduler, started before its extension existed in the cron
+  # database, can take minutes to notice jobs scheduled there afterwards (the
+  # scheduled alert test waited for them in vain), so a fresh cluster gets
+  # the extension here and a scheduler that starts over seeing it.
+  if ! psql -X -h 127.0.0.1 -p "$PGPORT" -U postgres -d "$CRON_DB" -tAc \
+      "select 1 from pg_extension where extname = 'pg_cron'" | grep -q 1; then
+    psql -X -h 127.0.0.1 -p "$PGPORT" -U postgres -d "$CRON_DB" -v ON_ERROR_STOP=1 -qc "create extension pg_cron"
+    psql_admin -qtAc "select pg_terminate_backend(pid) from pg_stat_activity where backend_type = 'pg_cron scheduler'" >/dev/null
+  fi
 }
 
 stop() {
