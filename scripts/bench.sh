@@ -3,20 +3,23 @@
 # measured in the same run:
 #   1. criterion: normalize, fingerprint and scrub throughput on the corpus
 #   2. pgbench: observe.log_error vs a bare INSERT of the same columns
-#   3. SQL: observe.fingerprint over a million stored messages vs a
+#   3. pgbench: observe.log vs a bare INSERT of the same columns
+#   4. SQL: the analyst views at size (1 M events in 430 k issues; 30 days
+#      of 1,000 issues) against the 100 ms target
+#   5. SQL: observe.fingerprint over a million stored messages vs a
 #      regexp_replace chain and md5
-#   4. edge functions: .wasm size, cold start under Deno, the WASM call's
+#   6. edge functions: .wasm size, cold start under Deno, the WASM call's
 #      per-request cost vs the same handler without it, and dispatch
 #      throughput against the Resend stand-in's 2 requests/s
-#   5. ingest: 100 concurrent clients at 1000 requests/min and saturated,
+#   7. ingest: 100 concurrent clients at 1000 requests/min and saturated,
 #      against the same Deno answering 204 without pg_observe
-#   6. server-side capture: pgbench with 5 % failing transactions, capture
+#   8. server-side capture: pgbench with 5 % failing transactions, capture
 #      on vs off, and the time from a failing statement to its stored row
 #   7. the Sentry SDK protocol: one stream of the Python sentry-sdk's
 #      envelopes into pg_observe and into Bugsink, accepted and stored per
 #      second
 # Writes the figures, the commands and the machine to benches/RESULTS.md.
-# Takes about 20 minutes; run it on an otherwise idle machine.
+# Takes about 30 minutes; run it on an otherwise idle machine.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -31,6 +34,10 @@ echo "== criterion"
 cargo bench -p pg_observe_benches -- --warm-up-time 2 --measurement-time 5 | tee "$LOG/criterion.txt"
 echo "== pgbench"
 benches/pgbench/run.sh | tee "$LOG/pgbench.md"
+echo "== pgbench: observe.log"
+benches/pgbench/logs.sh | tee "$LOG/logs.md"
+echo "== SQL views"
+benches/sql/views.sh | tee "$LOG/views.md"
 echo "== SQL fingerprint"
 benches/sql/fingerprint.sh | tee "$LOG/fingerprint.md"
 echo "== edge functions"
@@ -47,6 +54,10 @@ benches/sentry/bugsink.sh | tee "$LOG/sentry.md"
 # The row the foundation issue sets its target on.
 hot8=$(awk -F'|' '$2 ~ /durable/ && $3 ~ /default/ && $4 ~ / 8 / && $5 ~ /log_error_hot/ {gsub(/ /, "", $7); print $7}' "$LOG/pgbench.md")
 verdict=$(awk -v r="$hot8" 'BEGIN {print (r >= 0.7) ? "met" : "not met"}')
+log1=$(awk -F'|' '$2 ~ / 1 / && $3 ~ / log / {gsub(/ /, "", $5); print $5}' "$LOG/logs.md")
+log8=$(awk -F'|' '$2 ~ / 8 / && $3 ~ / log / {gsub(/ /, "", $5); print $5}' "$LOG/logs.md")
+log_verdict=$(awk -v a="$log1" -v b="$log8" 'BEGIN {print (a >= 0.7 && b >= 0.7) ? "met" : "not met"}')
+views_verdict=$(grep -q 'not met' "$LOG/views.md" && echo "not met" || echo "met")
 dirty=$(git diff --quiet HEAD -- . ':!benches/RESULTS.md' || echo ' (with uncommitted changes)')
 fence='```'
 
@@ -66,6 +77,11 @@ the absolute figures do not.
 
 \`observe.log_error\` at 8 clients on one hot fingerprint, durable commits:
 **$hot8** of the bare INSERT rate (target 0.70: **$verdict**).
+
+\`observe.log\`, durable commits: **$log1** (1 client) and **$log8** (8 clients) of the
+bare INSERT rate (target 0.70: **$log_verdict**).
+
+The analyst views' target queries under 100 ms on both datasets: **$views_verdict**.
 
 ## 1. criterion: normalize, fingerprint and scrub (pure Rust)
 
@@ -96,7 +112,31 @@ default per-issue limit; "off" stores every event.
 
 $(cat "$LOG/pgbench.md")
 
-## 3. SQL: \`observe.fingerprint\` over stored messages
+## 3. pgbench: \`observe.log\` against a bare INSERT
+
+\`benches/pgbench/logs.sh\` (ROUNDS=${ROUNDS:-3}, ${SECONDS_PER_RUN:-10} s per run, \`-M prepared\`, \`-j 2\`, durable commits)
+
+The bare INSERT writes the same six columns into a table with no key, index or
+trigger. \`observe.log\` also validates, scrubs and bounds the line, checks the
+writer's trust and inserts into the day's partition of \`observe.logs\` (BRIN
+on \`logged_at\`); its counts are rolled up later by \`observe.maintain()\`.
+
+$(cat "$LOG/logs.md")
+
+## 4. SQL: the analyst views at size
+
+\`benches/sql/views.sh\` (ROUNDS=${ROUNDS:-7})
+
+Datasets made the way capture makes them (queued counts with their capture
+times, folded a day at a time): *wide*, 1,000,000 events in 430,000 issues
+over 7 days; *deep*, 30 days of history for 1,000 issues (an event of each
+every 15 minutes). Times are PostgreSQL's own (planning + execution). The
+baseline sums the daily counts per issue, which is what ordering by events
+cost before the summary.
+
+$(cat "$LOG/views.md")
+
+## 5. SQL: \`observe.fingerprint\` over stored messages
 
 \`benches/sql/fingerprint.sh\` (MESSAGES=${MESSAGES:-1000000}, ROUNDS=${ROUNDS:-3})
 
@@ -106,7 +146,7 @@ grouping key), and \`md5(m)\` alone.
 
 $(cat "$LOG/fingerprint.md")
 
-## 4. Edge functions (Rust → WASM under Deno)
+## 6. Edge functions (Rust → WASM under Deno)
 
 \`benches/edge/run.sh\`
 
@@ -119,7 +159,7 @@ default 2 requests per second: the pace, not pg_observe, sets the time.
 
 $(cat "$LOG/edge.md")
 
-## 5. Ingest under load (Deno, 100 concurrent clients)
+## 7. Ingest under load (Deno, 100 concurrent clients)
 
 \`benches/edge/ingest.sh\`
 
@@ -132,7 +172,7 @@ generator answering 204 without reading a database, under the same load.
 
 $(cat "$LOG/ingest.md")
 
-## 6. Server-side capture under load
+## 8. Server-side capture under load
 
 \`benches/pgbench/server_capture/run.sh\` (ROUNDS=${ROUNDS:-3}, ${SECONDS_PER_RUN:-10} s per run, \`-M prepared\`, \`-j 2\`)
 
@@ -148,7 +188,7 @@ committed; target p99 under 2 s.
 
 $(cat "$LOG/server_capture.md")
 
-## 7. Capture with alert rules enabled
+## 9. Capture with alert rules enabled
 
 \`benches/pgbench/alert_rules/run.sh\` (ROUNDS=${ROUNDS:-3}, ${SECONDS_PER_RUN:-10} s per run, \`-M prepared\`, \`-j 2\`)
 
@@ -161,7 +201,7 @@ the figures show CPU). Target: with rules ≥ 0.95 × without.
 
 $(cat "$LOG/alert_rules.md")
 
-## 8. Sentry SDK protocol against Bugsink
+## 10. Sentry SDK protocol against Bugsink
 
 \`benches/sentry/bugsink.sh\` (EVENTS=${EVENTS:-2000}, CONCURRENCY=${CONCURRENCY:-8})
 

@@ -61,19 +61,22 @@ start() {
     tail -n 5 "$PGDIR/server.log" >&2
     exit 1
   fi
-  if ! psql_admin -tAc "select 1 from pg_database where datname = '$CRON_DB'" | grep -q 1; then
-    # pg_cron's scheduler may not notice an extension created after it
-    # started (on a fresh cluster jobs then never ran), so the database gets
-    # pg_cron first and the scheduler starts once more with both in place.
-    psql_admin -qc "create database $CRON_DB"
-    psql -X -h 127.0.0.1 -p "$PGPORT" -U postgres -d "$CRON_DB" -v ON_ERROR_STOP=1 -qc "create extension pg_cron"
-    as_pg "$PGBIN/pg_ctl" -D "$DATA" -l "$PGDIR/server.log" -w -t 60 restart >/dev/null
-  fi
+  psql_admin -tAc "select 1 from pg_database where datname = '$CRON_DB'" | grep -q 1 \
+    || psql_admin -qc "create database $CRON_DB"
   # The cron tests share this database across runs; an extension created
   # there by an older build would keep that build's SQL beside the new
   # library, so each start leaves them to create the current one.
   psql -X -h 127.0.0.1 -p "$PGPORT" -U postgres -d "$CRON_DB" -v ON_ERROR_STOP=1 -qc \
     "drop extension if exists pg_observe cascade" 2>&1 | grep -v '^NOTICE' || true
+  # pg_cron's scheduler, started before its extension existed in the cron
+  # database, can take minutes to notice jobs scheduled there afterwards (the
+  # scheduled alert test waited for them in vain), so a fresh cluster gets
+  # the extension here and a scheduler that starts over seeing it.
+  if ! psql -X -h 127.0.0.1 -p "$PGPORT" -U postgres -d "$CRON_DB" -tAc \
+      "select 1 from pg_extension where extname = 'pg_cron'" | grep -q 1; then
+    psql -X -h 127.0.0.1 -p "$PGPORT" -U postgres -d "$CRON_DB" -v ON_ERROR_STOP=1 -qc "create extension pg_cron"
+    psql_admin -qtAc "select pg_terminate_backend(pid) from pg_stat_activity where backend_type = 'pg_cron scheduler'" >/dev/null
+  fi
 }
 
 stop() {

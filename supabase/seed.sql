@@ -70,6 +70,23 @@ select observe.log_error(jsonb_build_object(
          'labels', jsonb_build_object('webhook', 'stripe', 'event_type', 'invoice.payment_failed')))
   from generate_series(1, 4) as i;
 
+-- What request middleware reports each minute (observe.record_requests):
+-- the denominator of error_rate_high below. Over the last five minutes
+-- billing fails 7 % of its checkout requests; web and api stay under 1 %.
+select observe.record_requests(r.service, r.requests, r.errors, route => r.route,
+                               environment => 'production', at => now() - make_interval(mins => m))
+  from generate_series(0, 4) as m,
+       (values ('billing', '/checkout', 400, 28),
+               ('web', '/profile', 900, 6),
+               ('api', '/login', 300, 1)) as r(service, route, requests, errors);
+
+-- Structured log lines next to the errors.
+select observe.log(format('Checkout completed for order %s', 20000 + i), service => 'billing',
+                   environment => 'production', context => jsonb_build_object('order_id', 20000 + i))
+  from generate_series(1, 50) as i;
+select observe.log('Payments provider slow to answer', level => 'warning', service => 'billing',
+                   environment => 'production', context => '{"provider": "stripe", "ms": 2300}');
+
 -- Triage: a fixed issue regresses, a noisy one is ignored for a while.
 select observe.resolve_issue(id, in_release => 'billing@2.4.0')
   from observe.issue_groups where service = 'billing';

@@ -3,6 +3,7 @@
 # plain table, measured in the same run, on the project's own PostgreSQL 15.
 #
 #   benches/pgbench/run.sh            # ROUNDS=3 SECONDS_PER_RUN=10
+#   CONFIGS=durable FLOODS=default benches/pgbench/run.sh   # a part of the matrix
 #
 # Matrix: configuration (PostgreSQL defaults = durable commits; cpu-bound =
 # synchronous_commit off on both sides, which exposes the extension's CPU
@@ -43,11 +44,11 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2
 
 printf '| configuration | flood control | clients | workload | tps (median of %s) | ratio to bare |\n' "$ROUNDS"
 printf '|---|---|---|---|---:|---:|\n'
-for config in durable cpu-bound; do
+for config in ${CONFIGS:-durable cpu-bound}; do
   if [ "$config" = cpu-bound ]; then
     psql_q -d postgres -c "alter database $DB set synchronous_commit = off"
   fi
-  for flood in default off; do
+  for flood in ${FLOODS:-default off}; do
     if [ "$flood" = off ]; then
       psql_q -d postgres -c "alter database $DB set observe.flood_limit = 0"
     else

@@ -16,4 +16,13 @@ create table bench.bare_events (
     request_id text,
     occurred_at timestamptz
 );
+-- The same for log lines: observe.log's six columns.
+create table bench.bare_logs (
+    message text,
+    level text,
+    service text,
+    environment text,
+    context jsonb,
+    request_id text
+);
 create extension if not exists pg_observe;

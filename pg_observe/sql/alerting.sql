@@ -146,8 +146,9 @@ create trigger issue_activity_fires_rules
     execute function observe.issue_activity_fires_rules();
 
 -- pg_cron runs the periodic work: evaluation every minute (every 10 seconds
--- where pg_cron schedules by the second, 1.5 and later), maintenance hourly,
--- and tick every minute. Like every call into pg_cron, through the schema
+-- where pg_cron schedules by the second, 1.5 and later) and tick every
+-- minute, which folds the counts and runs observe.maintain() (partitions,
+-- retention, log rollups: the minutes log_events reads must be rolled up). Like every call into pg_cron, through the schema
 -- the real extension created (observe.extension_schema()).
 create function observe.schedule_jobs()
 returns table (job name, schedule text, command text)
@@ -160,15 +161,14 @@ declare
     seconds boolean;
     jobs constant text[][] := array[
         ['evaluate', 'select observe.evaluate_alerts()'],
-        ['tick', 'select observe.tick()'],
-        ['maintain', 'select observe.maintain()']
+        ['tick', 'select observe.tick()']
     ];
     i integer;
 begin
     if cron is null then
         raise exception 'pg_cron is not installed in database %', current_database()
             using errcode = 'feature_not_supported',
-                  hint = 'CREATE EXTENSION pg_cron (it must be in shared_preload_libraries), or call observe.evaluate_alerts() and observe.tick() every minute and observe.maintain() every hour from any other scheduler.';
+                  hint = 'CREATE EXTENSION pg_cron (it must be in shared_preload_libraries), or call observe.evaluate_alerts() and observe.tick() every minute from any other scheduler.';
     end if;
     seconds := (select string_to_array(substring(e.extversion from '^\d+\.\d+'), '.')::int[] >= array[1, 5]
                   from pg_extension e where e.extname = 'pg_cron');
@@ -176,8 +176,7 @@ begin
         job := format('observe-%s-%s', jobs[i][1], current_database());
         schedule := case jobs[i][1]
                         when 'evaluate' then case when seconds then '10 seconds' else '* * * * *' end
-                        when 'tick' then '* * * * *'
-                        else '17 * * * *'
+                        else '* * * * *'
                     end;
         command := jobs[i][2];
         execute format('select %I.schedule_in_database($1, $2, $3, $4)', cron)
@@ -187,7 +186,7 @@ begin
 end
 $$;
 comment on function observe.schedule_jobs() is
-    'Registers pg_observe''s periodic work with pg_cron: alert evaluation every minute (10 s with pg_cron 1.5+), tick every minute, maintenance hourly. Calling it again replaces the schedules.';
+    'Registers pg_observe''s periodic work with pg_cron: alert evaluation every minute (10 s with pg_cron 1.5+) and tick (which runs observe.maintain()) every minute. Calling it again replaces the schedules.';
 
 create function observe.unschedule_jobs()
 returns integer
@@ -205,7 +204,7 @@ begin
         raise exception 'pg_cron is not installed in database %', current_database()
             using errcode = 'feature_not_supported';
     end if;
-    foreach job in array array['evaluate', 'tick', 'maintain'] loop
+    foreach job in array array['evaluate', 'tick'] loop
         job := format('observe-%s-%s', job, current_database());
         execute format('select exists (select from %I.job where jobname = $1)', cron) into found_job using job;
         if found_job then

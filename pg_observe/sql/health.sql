@@ -51,7 +51,8 @@ create index health_checks_due_idx on observe.health_checks (next_run_at) where 
 comment on table observe.health_checks is
     'Health checks: what to request, the conditions its response must meet, and the check''s up/down state. Change through observe.create_health_check(), update_health_check(), delete_health_check().';
 
--- One row per probe. Kept 30 days (observe.tick() deletes older rows), and
+-- One row per probe. Kept 30 days by default (observe.retention, applied by
+-- observe.maintain()), and
 -- written in checked_at order, so partitioning by checked_at later is a
 -- drop-in change.
 create table observe.health_results (
@@ -72,7 +73,7 @@ create table observe.health_results (
 create index health_results_check_idx on observe.health_results (check_id, checked_at desc);
 create index health_results_checked_at_idx on observe.health_results (checked_at);
 comment on table observe.health_results is
-    'Every probe of every health check: status, response time, each condition''s result, the header grade. Kept 30 days.';
+    'Every probe of every health check: status, response time, each condition''s result, the header grade. Kept as long as observe.retention says (30 days by default).';
 
 create table observe.health_transitions (
     id bigint generated always as identity primary key,

@@ -210,6 +210,7 @@ as $$
 begin
     delete from observe.issue_hashes where issue_id in (select id from gone);
     delete from observe.issue_counts where issue_id in (select id from gone);
+    delete from observe.issue_summary where issue_id in (select id from gone);
     delete from observe.count_queue where issue_id in (select id from gone);
     delete from observe.issue_users where issue_id in (select id from gone);
     delete from observe.issue_ignore_counts where issue_id in (select id from gone);
@@ -1134,6 +1135,1312 @@ create trigger notifications_ring_dispatch
     referencing new table as queued
     for each statement execute function observe.ring_dispatch();
 
+-- Counts at three resolutions, the issue summary, request counts, logs, the
+-- daily partitions of events and logs, retention and observe.maintain()
+-- (pg_observe/sql/schema.sql, logs.sql, storage.sql, maintenance.sql,
+-- views.sql). Nothing captures meanwhile: the queue is folded into the new
+-- counts, and the events move into their partitions.
+lock table observe.count_queue, observe.issue_counts, observe.issue_users, observe.events
+    in access exclusive mode;
+drop view observe.deployments_overview, observe.releases, observe.error_rate, observe.recent_errors,
+          observe.issue_overview, observe.issues, observe.event_counts;
+
+-- When each user was last counted was not kept before 0.2.0: the first
+-- sighting stands in. Then the queue's users, as the fold would count them.
+alter table observe.issue_users add column last_seen timestamptz;
+update observe.issue_users set last_seen = first_seen;
+alter table observe.issue_users alter column last_seen set default now(),
+                                alter column last_seen set not null;
+insert into observe.issue_users as u (issue_id, user_hash, first_seen, last_seen)
+select q.issue_id, q.user_hash, min(q.counted_at), max(q.counted_at)
+  from observe.count_queue q
+  join observe.issue_groups g on g.id = q.issue_id
+ where q.user_hash is not null
+ group by q.issue_id, q.user_hash
+on conflict (issue_id, user_hash) do update set last_seen = greatest(u.last_seen, excluded.last_seen);
+
+alter table observe.issue_counts rename to issue_counts_0_1_0;
+alter index observe.issue_counts_pkey rename to issue_counts_0_1_0_pkey;
+alter index observe.issue_counts_bucket_idx rename to issue_counts_0_1_0_bucket_idx;
+-- Exact event counts (pg_observe/sql/schema.sql).
+create table observe.issue_counts (
+    issue_id bigint not null,
+    resolution text not null check (resolution in ('minute', 'hour', 'day')),
+    bucket timestamptz not null,
+    environment text not null default '',
+    release text not null default '',
+    events bigint not null,
+    first_seen timestamptz not null default now(),
+    last_seen timestamptz not null,
+    primary key (issue_id, resolution, bucket, environment, release)
+);
+create index issue_counts_bucket_idx on observe.issue_counts (resolution, bucket);
+comment on table observe.issue_counts is
+    'Exact error events per issue, environment and release, per minute, hour and day (resolution; buckets start in UTC), folded from observe.count_queue by observe.fold_counts().';
+
+-- Error events per service, environment and event level, written by the same
+-- fold: what error rates and alert rules sum over a window, a few rows per
+-- minute whatever the number of issues.
+create table observe.service_counts (
+    resolution text not null check (resolution in ('minute', 'hour', 'day')),
+    bucket timestamptz not null,
+    service text not null,
+    environment text not null default '',
+    level observe.level not null,
+    events bigint not null,
+    primary key (resolution, bucket, service, environment, level)
+);
+comment on table observe.service_counts is
+    'Exact error events per service, environment (empty for none) and event level, per minute, hour and day; folded by observe.fold_counts().';
+
+-- Request counts that middleware reports (observe.record_requests): the
+-- denominator of error rates. Appended to a queue, like error events, and
+-- folded into exact per-minute, hourly and daily counts by
+-- observe.fold_counts(), so concurrent reporters never update one row.
+create table observe.request_queue (
+    service text not null,
+    environment text not null,
+    route text not null,
+    at timestamptz not null,
+    requests bigint not null,
+    errors bigint not null
+);
+comment on table observe.request_queue is
+    'Request counts reported but not yet folded into observe.request_counts; observe.fold_counts() empties it.';
+
+create table observe.request_counts (
+    resolution text not null check (resolution in ('minute', 'hour', 'day')),
+    bucket timestamptz not null,
+    service text not null,
+    environment text not null default '',
+    route text not null default '',
+    requests bigint not null,
+    errors bigint not null,
+    primary key (resolution, bucket, service, environment, route)
+);
+comment on table observe.request_counts is
+    'Requests and failed requests that middleware reported, per service, environment and route (empty for none), per minute, hour and day.';
+
+-- 0.1.0 kept minutes (slot 0 and up) and hours (slot -1, compacted from
+-- minutes); with the queue, they give every resolution they cover.
+with old as (
+    select c.issue_id, c.bucket, c.environment, c.release, c.slot, c.events, c.first_seen, c.last_seen
+      from observe.issue_counts_0_1_0 c
+    union all
+    select q.issue_id, date_trunc('minute', q.counted_at, 'UTC'), q.environment, q.release, 0, 1,
+           q.counted_at, q.occurred_at
+      from observe.count_queue q
+      join observe.issue_groups g on g.id = q.issue_id
+)
+insert into observe.issue_counts (issue_id, resolution, bucket, environment, release, events, first_seen, last_seen)
+select o.issue_id, r.resolution, date_trunc(r.resolution, o.bucket, 'UTC'), o.environment, o.release,
+       sum(o.events), min(o.first_seen), max(o.last_seen)
+  from old o
+ cross join (values ('minute'), ('hour'), ('day')) as r(resolution)
+ where r.resolution <> 'minute' or o.slot >= 0
+ group by 1, 2, 3, 4, 5;
+drop table observe.issue_counts_0_1_0;
+-- Events' own levels were not counted before 0.2.0: each issue's level (the
+-- highest it has seen) stands in.
+insert into observe.service_counts (resolution, bucket, service, environment, level, events)
+select c.resolution, c.bucket, g.service, c.environment, g.level, sum(c.events)
+  from observe.issue_counts c
+  join observe.issue_groups g on g.id = c.issue_id
+ group by 1, 2, 3, 4, 5;
+delete from observe.count_queue;
+alter table observe.count_queue add column level observe.level not null;
+alter table observe.fold_state add column windows_at timestamptz not null default date_trunc('hour', now(), 'UTC');
+
+-- Per issue, what the analyst views order by, kept by observe.fold_counts():
+-- the total (which outlives the retention of the counts) and the standard
+-- windows, counted in whole hours up to fold_state.windows_at (the last 24
+-- hours are that hour and the 23 before it). Every issue has a row from its
+-- creation on (ARCHITECTURE.md, "Counting").
+create table observe.issue_summary (
+    issue_id bigint primary key,
+    events bigint not null default 0,
+    last_seen timestamptz,
+    -- The release of the latest event that named one, and when that was.
+    last_release text,
+    last_release_seen timestamptz,
+    events_24h bigint not null default 0,
+    events_prev_24h bigint not null default 0,
+    events_7d bigint not null default 0
+);
+create index issue_summary_events_idx on observe.issue_summary (events desc);
+create index issue_summary_events_24h_idx on observe.issue_summary (events_24h desc);
+create index issue_summary_events_7d_idx on observe.issue_summary (events_7d desc);
+comment on table observe.issue_summary is
+    'Per issue, as of the last fold: events in all, last seen and release, and events in the 24 hours up to observe.fold_state.windows_at, the 24 before, and 7 days.';
+
+insert into observe.issue_summary
+       (issue_id, events, last_seen, last_release, last_release_seen, events_24h, events_prev_24h, events_7d)
+select g.id, coalesce(d.events, 0), d.last_seen, r.release, r.last_seen,
+       coalesce(h.events_24h, 0), coalesce(h.events_prev_24h, 0), coalesce(h.events_7d, 0)
+  from observe.issue_groups g
+ cross join observe.fold_state w
+  left join (select c.issue_id, sum(c.events)::bigint as events, max(c.last_seen) as last_seen
+               from observe.issue_counts c where c.resolution = 'day' group by c.issue_id) d on d.issue_id = g.id
+  left join lateral (select c.release, c.last_seen from observe.issue_counts c
+                      where c.issue_id = g.id and c.resolution = 'day' and c.release <> ''
+                      order by c.last_seen desc limit 1) r on true
+  left join lateral (select sum(c.events) filter (where c.bucket >= w.windows_at - interval '23 hours') as events_24h,
+                            sum(c.events) filter (where c.bucket >= w.windows_at - interval '47 hours'
+                                                    and c.bucket < w.windows_at - interval '23 hours') as events_prev_24h,
+                            sum(c.events) as events_7d
+                       from observe.issue_counts c
+                      where c.issue_id = g.id and c.resolution = 'hour'
+                        and c.bucket >= w.windows_at - interval '167 hours') h on true;
+
+-- Every issue has a summary row from its creation on, so the views join it
+-- rather than left-join it, and order by its indexed columns.
+create function observe.create_issue_summary() returns trigger
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    insert into observe.issue_summary (issue_id) select id from created;
+    return null;
+end
+$$;
+
+create trigger issue_groups_summary
+    after insert on observe.issue_groups
+    referencing new table as created
+    for each statement execute function observe.create_issue_summary();
+
+create or replace function observe.truncate_issue_dependents() returns trigger
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    truncate observe.issue_hashes, observe.issue_counts, observe.issue_summary, observe.count_queue,
+             observe.issue_users, observe.issue_ignore_counts, observe.events, observe.issue_activity;
+    return null;
+end
+$$;
+
+
+alter table observe.events rename to events_0_1_0;
+alter index observe.events_pkey rename to events_0_1_0_pkey;
+alter index observe.events_issue_id_occurred_at_idx rename to events_0_1_0_issue_id_occurred_at_idx;
+alter index observe.events_occurred_at_idx rename to events_0_1_0_occurred_at_idx;
+-- Partitioned by day of received_at, the server's clock (occurred_at is the
+-- client's and may be anything in the past), so that retention drops whole
+-- days; observe.maintain() keeps the partitions (ARCHITECTURE.md, "Storage
+-- and retention").
+create table observe.events (
+    id uuid not null,
+    issue_id bigint not null,
+    occurred_at timestamptz not null,
+    received_at timestamptz not null default now(),
+    level observe.level not null,
+    service text not null,
+    environment text,
+    release text,
+    exception_type text,
+    message text not null,
+    stack text,
+    context jsonb not null default '{}',
+    request jsonb not null default '{}',
+    tags jsonb not null default '{}',
+    user_ref text,
+    request_id text,
+    unhandled boolean,
+    sample_rate real not null default 1,
+    flags text[] not null default '{}',
+    -- The role the capturing session acted as (null for events captured
+    -- before pg_observe 0.2.0).
+    writer_role name,
+    primary key (id, received_at)
+) partition by range (received_at);
+create index events_issue_id_occurred_at_idx on observe.events (issue_id, occurred_at desc);
+-- BRIN: events arrive roughly in time order, and a BRIN index costs next to
+-- nothing per insert where a second btree would cost a page write.
+create index events_occurred_at_idx on observe.events using brin (occurred_at);
+-- The last resort: an event whose day has no partition yet waits here until
+-- observe.maintain() moves it into its own.
+create table observe.events_default partition of observe.events default;
+comment on column observe.events.sample_rate is
+    'Probability (0, 1] with which this event was stored under flood control; sum(1 / sample_rate) estimates the events it stands for.';
+comment on column observe.events.flags is
+    'What capture changed: message_truncated, stack_truncated, context_truncated, context_depth_limited, request_truncated, clock_drift.';
+
+
+-- Structured logs (pg_observe/sql/logs.sql).
+create table observe.logs (
+    -- The server's clock at the start of the writing transaction (now()):
+    -- what partitions and counts go by.
+    logged_at timestamptz not null default now(),
+    level observe.level not null,
+    service text not null,
+    environment text,
+    message text not null,
+    context jsonb not null default '{}',
+    request_id text,
+    flags text[] not null default '{}',
+    writer_role name
+) partition by range (logged_at);
+create index logs_logged_at_idx on observe.logs using brin (logged_at);
+create table observe.logs_default partition of observe.logs default;
+comment on table observe.logs is
+    'Structured log lines, scrubbed and bounded like error events; partitioned by day of logged_at and kept as observe.retention says.';
+comment on column observe.logs.flags is
+    'What capture changed: message_truncated, context_truncated, context_depth_limited.';
+
+-- Log lines per service, environment ('' for none) and level, per minute,
+-- hour and day, for the minutes before observe.log_rollup.settled_until.
+create table observe.log_counts (
+    resolution text not null check (resolution in ('minute', 'hour', 'day')),
+    bucket timestamptz not null,
+    service text not null,
+    environment text not null default '',
+    level observe.level not null,
+    events bigint not null,
+    primary key (resolution, bucket, service, environment, level)
+);
+comment on table observe.log_counts is
+    'Exact log lines per service, environment and level, per minute, hour and day, for every minute before observe.log_rollup.settled_until; observe.log_counts_since() adds the minutes after it.';
+
+-- How far the rollup has counted: every log line with logged_at before
+-- settled_until is in observe.log_counts, and no transaction can still add
+-- one there.
+create table observe.log_rollup (
+    singleton boolean primary key default true check (singleton),
+    settled_until timestamptz not null default date_trunc('minute', now(), 'UTC')
+);
+insert into observe.log_rollup default values;
+comment on table observe.log_rollup is
+    'The instant before which observe.log_counts holds every log line (observe.maintain() moves it forward).';
+
+-- Exact log counts per minute from `since` on: the rolled-up minutes from
+-- log_counts, the rest counted from the raw lines (a partition or two, read
+-- through their BRIN index). What an alert evaluator reads.
+create function observe.log_counts_since(since timestamptz)
+returns table (bucket timestamptz, service text, environment text, level observe.level, events bigint)
+language sql
+stable
+strict
+set search_path = pg_catalog, pg_temp
+as $$
+    with settled as (select settled_until from observe.log_rollup)
+    select c.bucket, c.service, c.environment, c.level, sum(c.events)::bigint
+      from (select lc.bucket, lc.service, lc.environment, lc.level, lc.events
+              from observe.log_counts lc, settled
+             where lc.resolution = 'minute'
+               and lc.bucket >= date_trunc('minute', since, 'UTC')
+               and lc.bucket < settled.settled_until
+            union all
+            select date_trunc('minute', l.logged_at, 'UTC'), l.service, coalesce(l.environment, ''), l.level, 1
+              from observe.logs l, settled
+             where l.logged_at >= greatest(date_trunc('minute', since, 'UTC'), settled.settled_until)) c
+     group by c.bucket, c.service, c.environment, c.level
+$$;
+comment on function observe.log_counts_since(timestamptz) is
+    'Exact log lines per minute (UTC buckets), service, environment (empty for none) and level from since on: rolled-up minutes plus the lines not rolled up yet.';
+
+-- Retention, partitions and observe.maintain() (pg_observe/sql/storage.sql).
+create table observe.retention (
+    what text primary key
+        check (what in ('logs', 'events', 'minute_rollups', 'hourly_rollups', 'daily_rollups', 'health_results')),
+    keep interval not null check (keep > interval '0')
+);
+insert into observe.retention (what, keep) values
+    ('logs', '14 days'),
+    ('events', '90 days'),
+    ('minute_rollups', '30 days'),
+    ('hourly_rollups', '400 days'),
+    ('daily_rollups', '400 days'),
+    ('health_results', '30 days');
+comment on table observe.retention is
+    'How long observe.maintain() keeps each kind of data: log lines and error events (whole days), per-minute, hourly and daily counts, health-check results. Change with observe.set_retention().';
+
+create function observe.set_retention(what text, keep interval)
+returns observe.retention
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    -- The shortest each may be kept: a day for what is dropped by the day;
+    -- two hours of minutes for error_rate and flood control; eight days of
+    -- hours, because the 7-day windows of observe.issue_summary are rolled
+    -- forward by subtracting the hour that leaves them.
+    shortest constant jsonb := '{"logs": "1 day", "events": "1 day", "minute_rollups": "2 hours",
+                                 "hourly_rollups": "8 days", "daily_rollups": "1 day", "health_results": "1 day"}';
+    kept observe.retention;
+begin
+    if set_retention.what is null or set_retention.keep is null then
+        raise exception 'what and keep are required' using errcode = 'null_value_not_allowed';
+    end if;
+    if not shortest ? set_retention.what then
+        raise exception 'what must be one of logs, events, minute_rollups, hourly_rollups, daily_rollups, health_results, got "%"',
+            set_retention.what
+            using errcode = 'invalid_parameter_value';
+    end if;
+    if set_retention.keep < (shortest ->> set_retention.what)::interval then
+        raise exception '% must be kept at least %, got %', set_retention.what, shortest ->> set_retention.what,
+            set_retention.keep
+            using errcode = 'invalid_parameter_value';
+    end if;
+    update observe.retention r set keep = set_retention.keep
+     where r.what = set_retention.what
+    returning r.* into kept;
+    return kept;
+end
+$$;
+comment on function observe.set_retention(text, interval) is
+    'Sets how long observe.maintain() keeps logs, events, minute_rollups, hourly_rollups, daily_rollups or health_results; returns the new setting.';
+
+-- The tables partitioned by day, and the retention each follows.
+create function observe.day_partitioned()
+returns table (parent regclass, kept_as text)
+language sql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+    values ('observe.events'::regclass, 'events'), ('observe.logs'::regclass, 'logs')
+$$;
+
+-- The instant before which no transaction of this database can still write
+-- a row stamped with its now(): the start of the oldest one still running
+-- (autovacuum writes none), less five seconds for one being started right
+-- now. A prepared transaction's start is unknown, so while one waits here the
+-- horizon stays at -infinity. Default-partition rows and log counts move
+-- only behind it.
+create function observe.write_horizon()
+returns timestamptz
+language sql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+    select case
+        when exists (select from pg_prepared_xacts p where p.database = current_database())
+            then '-infinity'::timestamptz
+        else least(now(),
+                   (select min(a.xact_start) from pg_stat_activity a
+                     where a.datname = current_database()
+                       and a.pid <> pg_backend_pid()
+                       and a.backend_type <> 'autovacuum worker'))
+             - interval '5 seconds'
+    end
+$$;
+
+-- Creates and attaches the partition of one UTC day, unless it exists;
+-- returns its name when it made it. CREATE then ATTACH: attaching locks the
+-- parent only in SHARE UPDATE EXCLUSIVE mode, which concurrent inserts do
+-- not wait for.
+create function observe.create_day_partition(parent regclass, day date)
+returns text
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    name text := format('%s_p%s', (select c.relname from pg_class c where c.oid = parent), to_char(day, 'YYYYMMDD'));
+begin
+    if to_regclass(format('observe.%I', name)) is not null then
+        return null;
+    end if;
+    execute format('create table observe.%I (like %s including defaults including constraints including storage including compression)',
+                   name, parent);
+    execute format('alter table %s attach partition observe.%I for values from (%L) to (%L)',
+                   parent, name, day::timestamp at time zone 'UTC', (day + 1)::timestamp at time zone 'UTC');
+    return name;
+end
+$$;
+
+-- The partitions of the next `days` days, for every partitioned table.
+-- Only days that have not begun: no transaction can be routing a row into
+-- them through the default partition, which an attach would make fail.
+-- Capture calls this about once a minute per backend, so a failure is
+-- reported, never raised, and a busy lock is not waited for.
+create function observe.create_partitions_ahead(days integer default 3)
+returns jsonb
+language plpgsql
+set search_path = pg_catalog, pg_temp
+set lock_timeout = '100ms'
+as $$
+declare
+    today date := (now() at time zone 'UTC')::date;
+    target record;
+    made text;
+    created text[] := '{}';
+    failed jsonb := '[]';
+begin
+    for target in
+        select p.parent, d.day::date as day,
+               format('%s_p%s', c.relname, to_char(d.day, 'YYYYMMDD')) as name
+          from observe.day_partitioned() p
+          join pg_class c on c.oid = p.parent
+         cross join generate_series(today + 1, today + days, interval '1 day') as d(day)
+         where to_regclass(format('observe.%I', format('%s_p%s', c.relname, to_char(d.day, 'YYYYMMDD')))) is null
+    loop
+        -- Re-entrant for observe.maintain(), which holds it already.
+        if not pg_try_advisory_xact_lock(hashtext('observe.maintain')) then
+            exit;
+        end if;
+        begin
+            made := observe.create_day_partition(target.parent, target.day);
+            if made is not null then
+                created := created || made;
+            end if;
+        exception when others then
+            failed := failed || jsonb_build_object('partition', target.name, 'error', sqlerrm);
+        end;
+    end loop;
+    return jsonb_build_object('created', to_jsonb(created), 'failed', failed);
+end
+$$;
+
+-- Rows that landed in a default partition (their day had no partition) move
+-- into a partition of their own once their day is behind the write horizon:
+-- until then a concurrent insert may be routing a row of that day into the
+-- default partition, and attaching the day would make it fail. Rows of a day
+-- already past retention are dropped instead.
+create function observe.rescue_default_rows()
+returns jsonb
+language plpgsql
+set search_path = pg_catalog, pg_temp
+set lock_timeout = '1s'
+as $$
+declare
+    horizon timestamptz := observe.write_horizon();
+    target record;
+    day date;
+    keep interval;
+    name text;
+    moved bigint;
+    rescued bigint := 0;
+    expired bigint := 0;
+    created text[] := '{}';
+    failed jsonb := '[]';
+begin
+    for target in
+        select p.parent, p.kept_as, pt.partdefid::regclass as fallback, a.attname as key
+          from observe.day_partitioned() p
+          join pg_partitioned_table pt on pt.partrelid = p.parent
+          join pg_attribute a on a.attrelid = p.parent and a.attnum = pt.partattrs[0]
+         where pt.partdefid <> 0
+    loop
+        select r.keep into keep from observe.retention r where r.what = target.kept_as;
+        for day in execute format('select distinct (%I at time zone ''UTC'')::date from %s order by 1',
+                                  target.key, target.fallback)
+        loop
+            continue when (day + 1)::timestamp at time zone 'UTC' > horizon;
+            begin
+                execute format('lock table %s in access exclusive mode', target.fallback);
+                if (day + 1)::timestamp at time zone 'UTC' <= now() - keep then
+                    execute format('delete from %s where %I >= %L and %I < %L', target.fallback,
+                                   target.key, day::timestamp at time zone 'UTC',
+                                   target.key, (day + 1)::timestamp at time zone 'UTC');
+                    get diagnostics moved = row_count;
+                    expired := expired + moved;
+                    continue;
+                end if;
+                name := format('%s_p%s', (select c.relname from pg_class c where c.oid = target.parent),
+                               to_char(day, 'YYYYMMDD'));
+                execute format('create table observe.%I (like %s including defaults including constraints including storage including compression)',
+                               name, target.parent);
+                execute format('with moved as (delete from %s where %I >= %L and %I < %L returning *) insert into observe.%I select * from moved',
+                               target.fallback, target.key, day::timestamp at time zone 'UTC',
+                               target.key, (day + 1)::timestamp at time zone 'UTC', name);
+                get diagnostics moved = row_count;
+                execute format('alter table %s attach partition observe.%I for values from (%L) to (%L)',
+                               target.parent, name, day::timestamp at time zone 'UTC',
+                               (day + 1)::timestamp at time zone 'UTC');
+                rescued := rescued + moved;
+                created := created || name;
+            exception when others then
+                failed := failed || jsonb_build_object('partition', name, 'error', sqlerrm);
+            end;
+        end loop;
+    end loop;
+    return jsonb_build_object('rows', rescued, 'expired_rows', expired, 'created', to_jsonb(created),
+                              'failed', failed);
+end
+$$;
+
+-- Drops every daily partition whose whole day is older than its table's
+-- retention. Dropping a partition locks its parent for a moment, so a lock
+-- that is not granted within a second is given up until the next run.
+create function observe.drop_expired_partitions()
+returns jsonb
+language plpgsql
+set search_path = pg_catalog, pg_temp
+set lock_timeout = '1s'
+as $$
+declare
+    target record;
+    dropped text[] := '{}';
+    failed jsonb := '[]';
+begin
+    for target in
+        select c.oid::regclass as partition, c.relname,
+               exists (select from pg_depend d
+                        where d.classid = 'pg_class'::regclass and d.objid = c.oid
+                          and d.refclassid = 'pg_extension'::regclass and d.deptype = 'e') as member
+          from observe.day_partitioned() p
+          join observe.retention r on r.what = p.kept_as
+          join pg_inherits i on i.inhparent = p.parent
+          join pg_class c on c.oid = i.inhrelid
+         where c.relname ~ '_p\d{8}$'
+           and (to_date(substring(c.relname from '_p(\d{8})$'), 'YYYYMMDD') + 1)::timestamp at time zone 'UTC'
+               <= now() - r.keep
+         order by c.relname
+    loop
+        begin
+            -- Partitions made by CREATE EXTENSION or ALTER EXTENSION UPDATE
+            -- belong to the extension, which would refuse to lose them.
+            if target.member then
+                execute format('alter extension pg_observe drop table %s', target.partition);
+            end if;
+            execute format('drop table %s', target.partition);
+            dropped := dropped || target.relname::text;
+        exception when others then
+            failed := failed || jsonb_build_object('partition', target.relname, 'error', sqlerrm);
+        end;
+    end loop;
+    return jsonb_build_object('dropped', to_jsonb(dropped), 'failed', failed);
+end
+$$;
+
+-- Counts the log lines of every minute that is now behind the write horizon
+-- into observe.log_counts, at all three resolutions, and moves
+-- log_rollup.settled_until there; returns how many minutes it counted. A
+-- minute is counted once no transaction can still add a line to it, so the
+-- counts are exact, and observe.log_counts_since() reads the lines after it.
+create function observe.roll_up_logs()
+returns bigint
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    settled timestamptz;
+    horizon timestamptz := date_trunc('minute', observe.write_horizon(), 'UTC');
+begin
+    select r.settled_until into settled from observe.log_rollup r for update;
+    if horizon <= settled then
+        return 0;
+    end if;
+    with lines as (
+        select date_trunc('minute', l.logged_at, 'UTC') as minute, l.service,
+               coalesce(l.environment, '') as environment, l.level, count(*) as events
+          from observe.logs l
+         where l.logged_at >= settled and l.logged_at < horizon
+         group by 1, 2, 3, 4
+    )
+    insert into observe.log_counts as c (resolution, bucket, service, environment, level, events)
+    select r.resolution, date_trunc(r.resolution, l.minute, 'UTC'), l.service, l.environment, l.level,
+           sum(l.events)
+      from lines l
+     cross join (values ('minute'), ('hour'), ('day')) as r(resolution)
+     group by 1, 2, 3, 4, 5
+    on conflict (resolution, bucket, service, environment, level) do update
+       set events = c.events + excluded.events;
+    update observe.log_rollup set settled_until = horizon;
+    return (extract(epoch from horizon - settled) / 60)::bigint;
+end
+$$;
+
+-- Deletes counts past their resolution's retention, and health-check
+-- results past theirs when that table exists; returns rows deleted.
+create function observe.expire_rows()
+returns bigint
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    resolution_keep record;
+    gone bigint;
+    total bigint := 0;
+    health_keep interval;
+begin
+    for resolution_keep in
+        select v.resolution, r.keep
+          from (values ('minute', 'minute_rollups'), ('hour', 'hourly_rollups'), ('day', 'daily_rollups'))
+                   as v(resolution, what)
+          join observe.retention r on r.what = v.what
+    loop
+        delete from observe.issue_counts c
+         where c.resolution = resolution_keep.resolution and c.bucket < now() - resolution_keep.keep;
+        get diagnostics gone = row_count;
+        total := total + gone;
+        delete from observe.service_counts c
+         where c.resolution = resolution_keep.resolution and c.bucket < now() - resolution_keep.keep;
+        get diagnostics gone = row_count;
+        total := total + gone;
+        delete from observe.request_counts c
+         where c.resolution = resolution_keep.resolution and c.bucket < now() - resolution_keep.keep;
+        get diagnostics gone = row_count;
+        total := total + gone;
+        delete from observe.log_counts c
+         where c.resolution = resolution_keep.resolution and c.bucket < now() - resolution_keep.keep;
+        get diagnostics gone = row_count;
+        total := total + gone;
+    end loop;
+    -- Health checks keep their results in a table of their own, when the
+    -- health-check feature is installed.
+    if exists (select from pg_attribute a
+                where a.attrelid = to_regclass('observe.health_results')
+                  and a.attname = 'checked_at' and not a.attisdropped) then
+        select r.keep into health_keep from observe.retention r where r.what = 'health_results';
+        execute 'delete from observe.health_results where checked_at < now() - $1' using health_keep;
+        get diagnostics gone = row_count;
+        total := total + gone;
+    end if;
+    return total;
+end
+$$;
+
+-- The periodic storage work; observe.tick() calls it every minute. One at a
+-- time: a second call while one runs returns at once and says so.
+create function observe.maintain()
+returns jsonb
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    ahead jsonb;
+    rescued jsonb;
+    dropped jsonb;
+begin
+    if not pg_try_advisory_xact_lock(hashtext('observe.maintain')) then
+        return jsonb_build_object('skipped', true, 'reason', 'another observe.maintain() is running');
+    end if;
+    ahead := observe.create_partitions_ahead();
+    rescued := observe.rescue_default_rows();
+    dropped := observe.drop_expired_partitions();
+    return jsonb_build_object(
+        'skipped', false,
+        'partitions_created', (ahead -> 'created') || (rescued -> 'created'),
+        'rows_rescued', rescued -> 'rows',
+        'partitions_dropped', dropped -> 'dropped',
+        'expired_rows_deleted', (rescued ->> 'expired_rows')::bigint + observe.expire_rows(),
+        'log_minutes_rolled_up', observe.roll_up_logs(),
+        'failed', (ahead -> 'failed') || (rescued -> 'failed') || (dropped -> 'failed'));
+end
+$$;
+comment on function observe.maintain() is
+    'Creates the partitions of events and logs for the days ahead, moves rows out of the default partitions, drops partitions and counts past retention, and rolls up log counts; returns what it did. observe.tick() calls it; a concurrent call returns {"skipped": true}.';
+
+-- Today's partitions are made here, where nothing can be writing into them
+-- yet; the following days' ahead of time, as later by capture and maintain.
+select observe.create_day_partition(p.parent, (now() at time zone 'UTC')::date)
+  from observe.day_partitioned() p;
+select observe.create_partitions_ahead();
+
+-- The events captured before 0.2.0, each into the partition of the day it
+-- was received.
+select observe.create_day_partition('observe.events', d.day)
+  from (select distinct (e.received_at at time zone 'UTC')::date as day from observe.events_0_1_0 e) d;
+insert into observe.events
+       (id, issue_id, occurred_at, received_at, level, service, environment, release, exception_type, message,
+        stack, context, request, tags, user_ref, request_id, unhandled, sample_rate, flags, writer_role)
+select id, issue_id, occurred_at, received_at, level, service, environment, release, exception_type, message,
+       stack, context, request, tags, user_ref, request_id, unhandled, sample_rate, flags, writer_role
+  from observe.events_0_1_0;
+drop table observe.events_0_1_0;
+
+-- Folding at three resolutions (pg_observe/sql/maintenance.sql).
+create or replace function observe.fold_counts()
+returns bigint
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    folded bigint;
+    this_hour timestamptz := date_trunc('hour', now(), 'UTC');
+    windows_hour timestamptz;
+begin
+    if not pg_try_advisory_xact_lock(hashtext('observe.fold_counts')) then
+        return 0;
+    end if;
+    select s.windows_at into windows_hour from observe.fold_state s;
+    if windows_hour < this_hour then
+        perform observe.roll_issue_windows(windows_hour, this_hour);
+        windows_hour := this_hour;
+    end if;
+    with taken as (
+        delete from observe.count_queue returning *
+    ), minutes as (
+        -- One row per issue, minute, environment, release and level: every
+        -- resolution is summed from these, not from each event again.
+        select m.*, g.service
+          from (select t.issue_id, date_trunc('minute', t.counted_at, 'UTC') as minute, t.environment,
+                       t.release, t.level, count(*) as events, min(t.counted_at) as first_seen,
+                       max(t.occurred_at) as last_seen
+                  from taken t
+                 group by 1, 2, 3, 4, 5) m
+          join observe.issue_groups g on g.id = m.issue_id
+    ), counted as (
+        insert into observe.issue_counts as c
+               (issue_id, resolution, bucket, environment, release, events, first_seen, last_seen)
+        select m.issue_id, r.resolution, date_trunc(r.resolution, m.minute, 'UTC'), m.environment, m.release,
+               sum(m.events), min(m.first_seen), max(m.last_seen)
+          from minutes m
+         cross join (values ('minute'), ('hour'), ('day')) as r(resolution)
+         group by 1, 2, 3, 4, 5
+        on conflict (issue_id, resolution, bucket, environment, release) do update
+           set events = c.events + excluded.events,
+               first_seen = least(c.first_seen, excluded.first_seen),
+               last_seen = greatest(c.last_seen, excluded.last_seen)
+        returning 1
+    ), by_service as (
+        insert into observe.service_counts as c (resolution, bucket, service, environment, level, events)
+        select r.resolution, date_trunc(r.resolution, m.minute, 'UTC'), m.service, m.environment, m.level,
+               sum(m.events)
+          from minutes m
+         cross join (values ('minute'), ('hour'), ('day')) as r(resolution)
+         group by 1, 2, 3, 4, 5
+        on conflict (resolution, bucket, service, environment, level) do update
+           set events = c.events + excluded.events
+        returning 1
+    ), users as (
+        insert into observe.issue_users as u (issue_id, user_hash, first_seen, last_seen)
+        select t.issue_id, t.user_hash, min(t.counted_at), max(t.counted_at)
+          from taken t
+         where t.user_hash is not null
+           and exists (select from observe.issue_groups g where g.id = t.issue_id)
+         group by t.issue_id, t.user_hash
+        on conflict (issue_id, user_hash) do update
+           set last_seen = excluded.last_seen
+         where u.last_seen < excluded.last_seen
+        returning 1
+    ), summarized as (
+        update observe.issue_summary s
+           set events = s.events + b.events,
+               last_seen = greatest(s.last_seen, b.last_seen),
+               last_release = case when b.release_seen > coalesce(s.last_release_seen, '-infinity')
+                                   then b.last_release else s.last_release end,
+               last_release_seen = greatest(s.last_release_seen, b.release_seen),
+               events_24h = s.events_24h + b.events_24h,
+               events_prev_24h = s.events_prev_24h + b.events_prev_24h,
+               events_7d = s.events_7d + b.events_7d
+          from (select h.issue_id, sum(h.events)::bigint as events, max(h.last_seen) as last_seen,
+                       (array_agg(h.release order by h.last_seen desc) filter (where h.release <> ''))[1]
+                           as last_release,
+                       max(h.last_seen) filter (where h.release <> '') as release_seen,
+                       coalesce(sum(h.events) filter (where h.hour >= windows_hour - interval '23 hours'), 0)::bigint
+                           as events_24h,
+                       coalesce(sum(h.events) filter (where h.hour >= windows_hour - interval '47 hours'
+                                                        and h.hour < windows_hour - interval '23 hours'), 0)::bigint
+                           as events_prev_24h,
+                       coalesce(sum(h.events) filter (where h.hour >= windows_hour - interval '167 hours'), 0)::bigint
+                           as events_7d
+                  from (select m.*, date_trunc('hour', m.minute, 'UTC') as hour from minutes m) h
+                 group by h.issue_id) b
+         where s.issue_id = b.issue_id
+        returning 1
+    )
+    select count(*) into folded from taken;
+
+    with taken as (
+        delete from observe.request_queue returning *
+    )
+    insert into observe.request_counts as c (resolution, bucket, service, environment, route, requests, errors)
+    select r.resolution, date_trunc(r.resolution, t.at, 'UTC'), t.service, t.environment, t.route,
+           sum(t.requests), sum(t.errors)
+      from taken t
+     cross join (values ('minute'), ('hour'), ('day')) as r(resolution)
+     group by 1, 2, 3, 4, 5
+    on conflict (resolution, bucket, service, environment, route) do update
+       set requests = c.requests + excluded.requests,
+           errors = c.errors + excluded.errors;
+
+    update observe.fold_state set folded_at = now(), windows_at = windows_hour;
+    return folded;
+end
+$$;
+comment on function observe.fold_counts() is
+    'Folds queued event and request counts into the per-minute, hourly and daily counts, issue_users and issue_summary; returns how many events it folded. Capture calls it when nothing has for a second, and observe.tick() every minute.';
+
+-- Moves the windows of observe.issue_summary from one hour to a later one:
+-- what the hourly counts hold for the hours that left a window is
+-- subtracted from it (and the hours leaving the last 24 hours enter the 24
+-- before). Exact for any gap, since each window is a sum of hourly counts.
+create function observe.roll_issue_windows(from_hour timestamptz, to_hour timestamptz)
+returns bigint
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    rolled bigint;
+begin
+    update observe.issue_summary s
+       set events_24h = s.events_24h - d.left_24h,
+           events_prev_24h = s.events_prev_24h + d.left_24h - d.left_prev_24h,
+           events_7d = s.events_7d - d.left_7d
+      from (select c.issue_id,
+                   coalesce(sum(c.events) filter (where c.bucket >= from_hour - interval '23 hours'
+                                                    and c.bucket < to_hour - interval '23 hours'), 0) as left_24h,
+                   coalesce(sum(c.events) filter (where c.bucket >= from_hour - interval '47 hours'
+                                                    and c.bucket < to_hour - interval '47 hours'), 0) as left_prev_24h,
+                   coalesce(sum(c.events) filter (where c.bucket >= from_hour - interval '167 hours'
+                                                    and c.bucket < to_hour - interval '167 hours'), 0) as left_7d
+              from observe.issue_counts c
+             where c.resolution = 'hour'
+               and ((c.bucket >= from_hour - interval '23 hours' and c.bucket < to_hour - interval '23 hours')
+                 or (c.bucket >= from_hour - interval '47 hours' and c.bucket < to_hour - interval '47 hours')
+                 or (c.bucket >= from_hour - interval '167 hours' and c.bucket < to_hour - interval '167 hours'))
+             group by c.issue_id) d
+     where s.issue_id = d.issue_id;
+    get diagnostics rolled = row_count;
+    return rolled;
+end
+$$;
+
+
+-- The views over the new counts (pg_observe/sql/views.sql).
+-- Exact counts at every resolution: the folded counts plus the events still
+-- queued, each of which counts once in its minute, its hour and its day.
+create view observe.event_counts with (security_invoker = true) as
+select issue_id, resolution, bucket, environment, release, events, first_seen, last_seen
+  from observe.issue_counts
+ union all
+select q.issue_id, r.resolution, date_trunc(r.resolution, q.counted_at, 'UTC'), q.environment, q.release,
+       1::bigint, q.counted_at, q.occurred_at
+  from observe.count_queue q
+ cross join (values ('minute'), ('hour'), ('day')) as r(resolution);
+comment on view observe.event_counts is
+    'Exact event counts per issue, resolution (minute, hour, day), bucket, environment and release: the folded observe.issue_counts plus the events still queued.';
+
+-- Exact: the folded summary plus the queue. Filtering on the issue id
+-- reaches every side of the joins; the queue has no index (it is written
+-- once per event and emptied every second), so it is read in one pass.
+create view observe.issues with (security_invoker = true) as
+select g.id,
+       g.service,
+       g.fingerprint,
+       g.title,
+       g.culprit,
+       g.exception_type,
+       g.level,
+       g.status,
+       g.first_seen,
+       greatest(s.last_seen, q.last_seen) as last_seen,
+       s.events + coalesce(q.events, 0) as events,
+       coalesce(u.users, 0) as users,
+       g.first_release,
+       case when q.release_seen > coalesce(s.last_release_seen, '-infinity')
+            then q.last_release else s.last_release end as last_release,
+       g.resolved_in_release,
+       g.ignored_until,
+       g.ignore_until_count,
+       g.regressed_at,
+       g.times_regressed,
+       g.status_changed_at,
+       g.grouping_basis
+  from observe.issue_groups g
+  join observe.issue_summary s on s.issue_id = g.id
+  left join (
+        select cq.issue_id,
+               count(*)::bigint as events,
+               max(cq.occurred_at) as last_seen,
+               (array_agg(cq.release order by cq.occurred_at desc) filter (where cq.release <> ''))[1]
+                   as last_release,
+               max(cq.occurred_at) filter (where cq.release <> '') as release_seen
+          from observe.count_queue cq
+         group by cq.issue_id
+       ) q on q.issue_id = g.id
+  left join (
+        select known.issue_id, count(*)::bigint as users
+          from (select iu.issue_id, iu.user_hash from observe.issue_users iu
+                 union
+                select cq.issue_id, cq.user_hash from observe.count_queue cq where cq.user_hash is not null) known
+         group by known.issue_id
+       ) u on u.issue_id = g.id;
+comment on view observe.issues is
+    'One row per (service, fingerprint): exact event count, affected users, first/last seen and release, status.';
+
+-- As of the last fold (about a second behind while events arrive): the
+-- counts come from observe.issue_summary, whose indexes serve ORDER BY
+-- events, events_24h or events_7d with a LIMIT at any size; the users and
+-- hourly counts are looked up for the rows returned only.
+create view observe.issue_overview with (security_invoker = true) as
+select g.id,
+       g.service,
+       g.title,
+       g.culprit,
+       g.level,
+       g.status,
+       s.events,
+       (select count(*) from observe.issue_users iu where iu.issue_id = g.id) as users,
+       s.events_24h,
+       s.events_7d,
+       s.events_prev_24h,
+       case
+           when s.events_24h = 0 then 'quiet'
+           when g.first_seen > now() - interval '24 hours' then 'new'
+           when s.events_24h > 1.5 * s.events_prev_24h then 'rising'
+           when s.events_24h < 0.5 * s.events_prev_24h then 'falling'
+           else 'steady'
+       end as trend,
+       -- The 24 hours the summary's windows are counted in, oldest first,
+       -- quiet hours as 0.
+       (select array_agg(coalesce(c.events, 0) order by h.hour)
+          from observe.fold_state w
+         cross join generate_series(w.windows_at - interval '23 hours', w.windows_at, interval '1 hour') as h(hour)
+          left join lateral (
+                select sum(ic.events)::bigint as events
+                  from observe.issue_counts ic
+                 where ic.issue_id = g.id and ic.resolution = 'hour' and ic.bucket = h.hour
+               ) c on true
+       ) as hourly_24h,
+       g.first_seen,
+       s.last_seen,
+       s.last_release
+  from observe.issue_groups g
+  join observe.issue_summary s on s.issue_id = g.id;
+comment on view observe.issue_overview is
+    'Issues with their counts, as of the last fold: in all, in the last 24 h, the 24 h before, and 7 d (whole hours up to the last fold''s); trend is new, rising, falling, steady or quiet; hourly_24h holds those 24 hourly counts, oldest first. ORDER BY events, events_24h or events_7d with a LIMIT is served by an index.';
+
+create view observe.recent_errors with (security_invoker = true) as
+select e.id as event_id,
+       e.occurred_at,
+       e.received_at,
+       e.level,
+       e.service,
+       e.environment,
+       e.release,
+       e.issue_id,
+       g.title as issue_title,
+       g.status as issue_status,
+       e.exception_type,
+       e.message,
+       g.culprit,
+       e.user_ref,
+       e.request_id,
+       e.request ->> 'url' as url,
+       e.sample_rate,
+       e.flags
+  from observe.events e
+  join observe.issue_groups g on g.id = e.issue_id
+ where e.occurred_at > now() - interval '24 hours'
+ order by e.occurred_at desc;
+comment on view observe.recent_errors is
+    'Stored events of the last 24 hours, newest first, with their issue.';
+
+-- Exact: the folded per-minute counts plus the queues. Events come from
+-- service_counts (a few rows a minute); distinct issues from the per-minute
+-- issue counts; requests from what middleware reported.
+create view observe.error_rate with (security_invoker = true) as
+with minutes as (
+    select generate_series(date_trunc('minute', now(), 'UTC') - interval '59 minutes',
+                           date_trunc('minute', now(), 'UTC'),
+                           interval '1 minute') as minute
+), events as (
+    select e.service, e.environment, e.minute, sum(e.events)::bigint as events
+      from (select sc.service, sc.environment, sc.bucket as minute, sc.events
+              from observe.service_counts sc
+             where sc.resolution = 'minute'
+               and sc.bucket >= date_trunc('minute', now(), 'UTC') - interval '59 minutes'
+            union all
+            select g.service, q.environment, date_trunc('minute', q.counted_at, 'UTC'), 1
+              from observe.count_queue q
+              join observe.issue_groups g on g.id = q.issue_id
+             where q.counted_at >= date_trunc('minute', now(), 'UTC') - interval '59 minutes') e
+     group by e.service, e.environment, e.minute
+), issues as (
+    select g.service, i.environment, i.minute, count(distinct i.issue_id)::bigint as issues
+      from (select ic.issue_id, ic.environment, ic.bucket as minute
+              from observe.issue_counts ic
+             where ic.resolution = 'minute'
+               and ic.bucket >= date_trunc('minute', now(), 'UTC') - interval '59 minutes'
+            union all
+            select q.issue_id, q.environment, date_trunc('minute', q.counted_at, 'UTC')
+              from observe.count_queue q
+             where q.counted_at >= date_trunc('minute', now(), 'UTC') - interval '59 minutes') i
+      join observe.issue_groups g on g.id = i.issue_id
+     group by g.service, i.environment, i.minute
+), requests as (
+    select r.service, r.environment, r.minute, sum(r.requests)::bigint as requests,
+           sum(r.errors)::bigint as errors
+      from (select rc.service, rc.environment, rc.bucket as minute, rc.requests, rc.errors
+              from observe.request_counts rc
+             where rc.resolution = 'minute'
+               and rc.bucket >= date_trunc('minute', now(), 'UTC') - interval '59 minutes'
+            union all
+            select rq.service, rq.environment, date_trunc('minute', rq.at, 'UTC'), rq.requests, rq.errors
+              from observe.request_queue rq
+             where rq.at >= date_trunc('minute', now(), 'UTC') - interval '59 minutes') r
+     group by r.service, r.environment, r.minute
+), series as (
+    -- Whether a series has request counts at all: its quiet minutes then
+    -- had no requests; without any, the denominator is unknown.
+    select s.service, s.environment, bool_or(s.reported) as reported
+      from (select service, environment, false as reported from events
+            union all
+            select service, environment, true from requests) s
+     group by s.service, s.environment
+)
+select s.service,
+       nullif(s.environment, '') as environment,
+       m.minute,
+       coalesce(e.events, 0) as events,
+       coalesce(i.issues, 0) as issues,
+       case when s.reported then coalesce(r.requests, 0) end as requests,
+       case when s.reported then coalesce(r.errors, 0) end as request_errors,
+       case when r.requests > 0 then coalesce(e.events, 0)::double precision / r.requests end as rate
+  from series s
+ cross join minutes m
+  left join events e on e.service = s.service and e.environment = s.environment and e.minute = m.minute
+  left join issues i on i.service = s.service and i.environment = s.environment and i.minute = m.minute
+  left join requests r on r.service = s.service and r.environment = s.environment and r.minute = m.minute
+ order by m.minute, s.service, s.environment;
+comment on view observe.error_rate is
+    'Per minute of the last hour, per service and environment, zero-filled: error events, distinct issues, and the requests and failed requests middleware reported (null for a series that reported none); rate is events per request.';
+
+create view observe.releases with (security_invoker = true) as
+select g.service,
+       c.release as version,
+       min(c.first_seen) as first_seen,
+       max(c.last_seen) as last_seen,
+       sum(c.events)::bigint as events,
+       count(distinct c.issue_id)::bigint as issues,
+       min(d.first_deployed_at) as first_deployed_at,
+       max(d.last_deployed_at) as last_deployed_at,
+       coalesce(max(d.deploys), 0)::bigint as deploys
+  from observe.event_counts c
+  join observe.issue_groups g on g.id = c.issue_id
+  -- A release names a deploy by its commit: the full sha or a prefix of at
+  -- least 7 characters, alone or after the last '@' (`web@3f2a9c1`).
+  left join lateral (
+        select min(coalesce(dep.ready_at, dep.created_at)) as first_deployed_at,
+               max(coalesce(dep.ready_at, dep.created_at)) as last_deployed_at,
+               count(*) as deploys
+          from observe.deployments dep
+         where dep.commit_sha is not null
+           and length(substring(c.release from '[^@]*$')) >= 7
+           and dep.commit_sha like substring(c.release from '[^@]*$') || '%'
+       ) d on true
+ where c.resolution = 'day'
+   and c.release <> ''
+ group by g.service, c.release;
+comment on view observe.releases is
+    'Every release events were captured from, per service: when it was first and last seen, its events and issues, and when it was deployed (deploys whose commit sha the release names).';
+
+-- Each deploy next to what happened around it: error events, new issues and
+-- regressions of its environment in the 30 minutes before and after it went
+-- live (or was created, when it never did).
+create view observe.deployments_overview with (security_invoker = true) as
+select d.id,
+       d.provider,
+       d.deployment_id,
+       d.project,
+       d.environment,
+       d.state,
+       d.commit_sha,
+       d.branch,
+       d.url,
+       d.created_at,
+       d.ready_at,
+       d.finished_at,
+       w.deployed_at,
+       coalesce(e.before, 0) as errors_before,
+       coalesce(e.after, 0) as errors_after,
+       coalesce(a.new_before, 0) as new_issues_before,
+       coalesce(a.new_after, 0) as new_issues_after,
+       coalesce(a.regressed_before, 0) as regressions_before,
+       coalesce(a.regressed_after, 0) as regressions_after
+  from observe.deployments d
+ cross join lateral (select coalesce(d.ready_at, d.created_at) as deployed_at) w
+  left join lateral (
+        select sum(c.events) filter (where c.bucket < w.deployed_at)::bigint as before,
+               sum(c.events) filter (where c.bucket >= w.deployed_at)::bigint as after
+          from observe.event_counts c
+         where c.environment = d.environment
+           and c.resolution = 'minute'
+           and c.bucket >= w.deployed_at - interval '30 minutes'
+           and c.bucket < w.deployed_at + interval '30 minutes'
+       ) e on true
+  left join lateral (
+        select count(*) filter (where act.kind = 'created' and act.at < w.deployed_at) as new_before,
+               count(*) filter (where act.kind = 'created' and act.at >= w.deployed_at) as new_after,
+               count(*) filter (where act.kind = 'regressed' and act.at < w.deployed_at) as regressed_before,
+               count(*) filter (where act.kind = 'regressed' and act.at >= w.deployed_at) as regressed_after
+          from observe.issue_activity act
+         where act.kind in ('created', 'regressed')
+           and act.at >= w.deployed_at - interval '30 minutes'
+           and act.at < w.deployed_at + interval '30 minutes'
+           and exists (select from observe.event_counts c
+                        where c.issue_id = act.issue_id and c.resolution = 'day'
+                          and c.environment = d.environment)
+       ) a on true
+ order by w.deployed_at desc;
+comment on view observe.deployments_overview is
+    'Each deploy with the error events, new issues and regressions of its environment in the 30 minutes before and after it went live.';
+
+-- Exact: hourly log counts of the last 24 hours, plus the lines not rolled
+-- up yet.
+create view observe.log_volume with (security_invoker = true) as
+select v.hour,
+       v.service,
+       nullif(v.environment, '') as environment,
+       v.level,
+       sum(v.events)::bigint as events
+  from (select lc.bucket as hour, lc.service, lc.environment, lc.level, lc.events
+          from observe.log_counts lc
+         where lc.resolution = 'hour'
+           and lc.bucket >= date_trunc('hour', now(), 'UTC') - interval '23 hours'
+        union all
+        select date_trunc('hour', l.logged_at, 'UTC'), l.service, coalesce(l.environment, ''), l.level, 1
+          from observe.logs l
+         where l.logged_at >= (select r.settled_until from observe.log_rollup r)
+           and l.logged_at >= date_trunc('hour', now(), 'UTC') - interval '23 hours') v
+ group by v.hour, v.service, v.environment, v.level;
+comment on view observe.log_volume is
+    'Log lines per hour of the last 24 hours (UTC), service, environment and level; hours without lines have no row.';
+
+-- The issues with the most events in a window, as of the last fold. A window
+-- of whole hours counts the hour of the last fold and the hours before it,
+-- like issue_overview; a shorter one counts minutes up to the current one.
+-- The 24-hour and 7-day windows are read from observe.issue_summary's
+-- indexes; others sum the hourly or per-minute counts.
+create function observe.top_issues(window_size interval default '24 hours', max_issues integer default 20)
+returns table (
+    id bigint,
+    service text,
+    title text,
+    culprit text,
+    level observe.level,
+    status observe.issue_status,
+    events bigint,
+    previous_events bigint,
+    users bigint,
+    total_events bigint,
+    first_seen timestamptz,
+    last_seen timestamptz,
+    trend text)
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+#variable_conflict use_column
+declare
+    unit text;
+    step interval;
+    buckets integer;
+    window_start timestamptz;
+    ids bigint[];
+    counts bigint[];
+    previous bigint[];
+begin
+    if window_size is null or max_issues is null then
+        raise exception 'window_size and max_issues are required' using errcode = 'null_value_not_allowed';
+    end if;
+    if window_size <= interval '0' then
+        raise exception 'window_size must be positive, got %', window_size using errcode = 'invalid_parameter_value';
+    end if;
+    if max_issues not between 1 and 1000 then
+        raise exception 'max_issues must be between 1 and 1000, got %', max_issues
+            using errcode = 'invalid_parameter_value';
+    end if;
+    if window_size >= interval '1 hour' then
+        unit := 'hour';
+        step := interval '1 hour';
+        select w.windows_at into window_start from observe.fold_state w;
+    else
+        unit := 'minute';
+        step := interval '1 minute';
+        window_start := date_trunc('minute', now(), 'UTC');
+    end if;
+    buckets := ceil(extract(epoch from window_size) / extract(epoch from step))::integer;
+    window_start := window_start - step * (buckets - 1);
+
+    if unit = 'hour' and buckets = 24 then
+        select array_agg(r.issue_id order by r.n desc), array_agg(r.n order by r.n desc),
+               array_agg(r.prev order by r.n desc)
+          into ids, counts, previous
+          from (select s.issue_id, s.events_24h as n, s.events_prev_24h as prev
+                  from observe.issue_summary s
+                 where s.events_24h > 0
+                 order by s.events_24h desc
+                 limit max_issues) r;
+    elsif unit = 'hour' and buckets = 168 then
+        select array_agg(r.issue_id order by r.n desc), array_agg(r.n order by r.n desc)
+          into ids, counts
+          from (select s.issue_id, s.events_7d as n
+                  from observe.issue_summary s
+                 where s.events_7d > 0
+                 order by s.events_7d desc
+                 limit max_issues) r;
+    else
+        select array_agg(r.issue_id order by r.n desc), array_agg(r.n order by r.n desc)
+          into ids, counts
+          from (select c.issue_id, sum(c.events)::bigint as n
+                  from observe.issue_counts c
+                 where c.resolution = unit and c.bucket >= window_start
+                 group by c.issue_id
+                 order by 2 desc
+                 limit max_issues) r;
+    end if;
+
+    return query
+    select g.id, g.service, g.title, g.culprit, g.level, g.status, t.n, p.n,
+           (select count(*) from observe.issue_users u
+             where u.issue_id = t.issue_id and u.last_seen >= window_start),
+           s.events, g.first_seen, s.last_seen,
+           case
+               when g.first_seen > now() - window_size then 'new'
+               when t.n > 1.5 * p.n then 'rising'
+               when t.n < 0.5 * p.n then 'falling'
+               else 'steady'
+           end
+      from unnest(ids, counts, previous) with ordinality as t(issue_id, n, prev, rank)
+      join observe.issue_groups g on g.id = t.issue_id
+      join observe.issue_summary s on s.issue_id = t.issue_id
+     cross join lateral (
+            select coalesce(t.prev,
+                            (select sum(c.events) from observe.issue_counts c
+                              where c.issue_id = t.issue_id and c.resolution = unit
+                                and c.bucket >= window_start - step * buckets and c.bucket < window_start),
+                            0)::bigint as n
+           ) p
+     order by t.rank;
+end
+$$;
+comment on function observe.top_issues(interval, integer) is
+    'The issues with the most events in the last window_size (whole hours up to the last fold''s, or minutes for less than an hour), with the window before, users seen in the window, totals and a trend (new, rising, falling, steady); as of the last fold.';
+
+-- Logs and request counts (pg_observe/src/logs.rs, requests.rs).
+CREATE FUNCTION observe."log"(
+	"message" TEXT,
+	"level" TEXT DEFAULT 'info',
+	"service" TEXT DEFAULT NULL,
+	"environment" TEXT DEFAULT NULL,
+	"context" jsonb DEFAULT '{}',
+	"request_id" TEXT DEFAULT NULL
+) RETURNS void
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'log_wrapper';
+
+CREATE FUNCTION observe."log_batch"(
+	"entries" jsonb
+) RETURNS INT
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'log_batch_wrapper';
+
+CREATE FUNCTION observe."record_requests"(
+	"service" TEXT,
+	"requests" bigint,
+	"errors" bigint DEFAULT 0,
+	"route" TEXT DEFAULT NULL,
+	"environment" TEXT DEFAULT NULL,
+	"at" timestamp with time zone DEFAULT now()
+) RETURNS void
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'record_requests_wrapper';
+
 -- Alerting (pg_observe/sql/alerting.sql and pg_observe/src/alerting/).
 create function observe.create_alert_rule(
     name text,
@@ -1363,8 +2670,9 @@ create trigger issue_activity_fires_rules
     execute function observe.issue_activity_fires_rules();
 
 -- pg_cron runs the periodic work: evaluation every minute (every 10 seconds
--- where pg_cron schedules by the second, 1.5 and later), maintenance hourly,
--- and tick every minute. Like every call into pg_cron, through the schema
+-- where pg_cron schedules by the second, 1.5 and later) and tick every
+-- minute, which folds the counts and runs observe.maintain() (partitions,
+-- retention, log rollups: the minutes log_events reads must be rolled up). Like every call into pg_cron, through the schema
 -- the real extension created (observe.extension_schema()).
 create function observe.schedule_jobs()
 returns table (job name, schedule text, command text)
@@ -1377,15 +2685,14 @@ declare
     seconds boolean;
     jobs constant text[][] := array[
         ['evaluate', 'select observe.evaluate_alerts()'],
-        ['tick', 'select observe.tick()'],
-        ['maintain', 'select observe.maintain()']
+        ['tick', 'select observe.tick()']
     ];
     i integer;
 begin
     if cron is null then
         raise exception 'pg_cron is not installed in database %', current_database()
             using errcode = 'feature_not_supported',
-                  hint = 'CREATE EXTENSION pg_cron (it must be in shared_preload_libraries), or call observe.evaluate_alerts() and observe.tick() every minute and observe.maintain() every hour from any other scheduler.';
+                  hint = 'CREATE EXTENSION pg_cron (it must be in shared_preload_libraries), or call observe.evaluate_alerts() and observe.tick() every minute from any other scheduler.';
     end if;
     seconds := (select string_to_array(substring(e.extversion from '^\d+\.\d+'), '.')::int[] >= array[1, 5]
                   from pg_extension e where e.extname = 'pg_cron');
@@ -1393,8 +2700,7 @@ begin
         job := format('observe-%s-%s', jobs[i][1], current_database());
         schedule := case jobs[i][1]
                         when 'evaluate' then case when seconds then '10 seconds' else '* * * * *' end
-                        when 'tick' then '* * * * *'
-                        else '17 * * * *'
+                        else '* * * * *'
                     end;
         command := jobs[i][2];
         execute format('select %I.schedule_in_database($1, $2, $3, $4)', cron)
@@ -1404,7 +2710,7 @@ begin
 end
 $$;
 comment on function observe.schedule_jobs() is
-    'Registers pg_observe''s periodic work with pg_cron: alert evaluation every minute (10 s with pg_cron 1.5+), tick every minute, maintenance hourly. Calling it again replaces the schedules.';
+    'Registers pg_observe''s periodic work with pg_cron: alert evaluation every minute (10 s with pg_cron 1.5+) and tick (which runs observe.maintain()) every minute. Calling it again replaces the schedules.';
 
 create function observe.unschedule_jobs()
 returns integer
@@ -1422,7 +2728,7 @@ begin
         raise exception 'pg_cron is not installed in database %', current_database()
             using errcode = 'feature_not_supported';
     end if;
-    foreach job in array array['evaluate', 'tick', 'maintain'] loop
+    foreach job in array array['evaluate', 'tick'] loop
         job := format('observe-%s-%s', job, current_database());
         execute format('select exists (select from %I.job where jobname = $1)', cron) into found_job using job;
         if found_job then
@@ -1508,7 +2814,8 @@ create index health_checks_due_idx on observe.health_checks (next_run_at) where 
 comment on table observe.health_checks is
     'Health checks: what to request, the conditions its response must meet, and the check''s up/down state. Change through observe.create_health_check(), update_health_check(), delete_health_check().';
 
--- One row per probe. Kept 30 days (observe.tick() deletes older rows), and
+-- One row per probe. Kept 30 days by default (observe.retention, applied by
+-- observe.maintain()), and
 -- written in checked_at order, so partitioning by checked_at later is a
 -- drop-in change.
 create table observe.health_results (
@@ -1529,7 +2836,7 @@ create table observe.health_results (
 create index health_results_check_idx on observe.health_results (check_id, checked_at desc);
 create index health_results_checked_at_idx on observe.health_results (checked_at);
 comment on table observe.health_results is
-    'Every probe of every health check: status, response time, each condition''s result, the header grade. Kept 30 days.';
+    'Every probe of every health check: status, response time, each condition''s result, the header grade. Kept as long as observe.retention says (30 days by default).';
 
 create table observe.health_transitions (
     id bigint generated always as identity primary key,
@@ -2403,6 +3710,9 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
     ('function', 'observe.log_error(text, text, text, text, text, text, text, jsonb, text[], text, text, timestamptz, boolean)', 'observe_writer', 'EXECUTE'),
     ('function', 'observe.log_error(jsonb)', 'observe_writer', 'EXECUTE'),
     ('function', 'observe.log_errors(jsonb)', 'observe_writer', 'EXECUTE'),
+    ('function', 'observe.log(text, text, text, text, jsonb, text)', 'observe_writer', 'EXECUTE'),
+    ('function', 'observe.log_batch(jsonb)', 'observe_writer', 'EXECUTE'),
+    ('function', 'observe.record_requests(text, bigint, bigint, text, text, timestamptz)', 'observe_writer', 'EXECUTE'),
 
     -- Pure functions, useful to anyone who may read or write.
     ('function', 'observe.normalize_message(text)', 'observe_writer', 'EXECUTE'),
@@ -2432,6 +3742,18 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
     ('table', 'observe.issue_activity', 'observe_reader', 'SELECT'),
     ('table', 'observe.fold_state', 'observe_reader', 'SELECT'),
     ('table', 'observe.role_privileges', 'observe_reader', 'SELECT'),
+    -- Counts, logs and their retention (storage.sql, logs.sql).
+    ('table', 'observe.issue_summary', 'observe_reader', 'SELECT'),
+    ('table', 'observe.service_counts', 'observe_reader', 'SELECT'),
+    ('table', 'observe.request_queue', 'observe_reader', 'SELECT'),
+    ('table', 'observe.request_counts', 'observe_reader', 'SELECT'),
+    ('table', 'observe.logs', 'observe_reader', 'SELECT'),
+    ('table', 'observe.log_counts', 'observe_reader', 'SELECT'),
+    ('table', 'observe.log_rollup', 'observe_reader', 'SELECT'),
+    ('table', 'observe.log_volume', 'observe_reader', 'SELECT'),
+    ('table', 'observe.retention', 'observe_reader', 'SELECT'),
+    ('function', 'observe.log_counts_since(timestamptz)', 'observe_reader', 'EXECUTE'),
+    ('function', 'observe.top_issues(interval, integer)', 'observe_reader', 'EXECUTE'),
     -- Untrusted writers (trust.sql).
     ('function', 'observe.acting_role()', null, null),
     ('function', 'observe.set_writer_trust(name, boolean)', 'observe_admin', 'EXECUTE'),
@@ -2511,6 +3833,8 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
     ('function', 'observe.reopen_issue(bigint)', 'observe_admin', 'EXECUTE'),
     ('function', 'observe.tick()', 'observe_admin', 'EXECUTE'),
     ('function', 'observe.fold_counts()', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.maintain()', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.set_retention(text, interval)', 'observe_admin', 'EXECUTE'),
     ('function', 'observe.schedule_tick(text)', 'observe_admin', 'EXECUTE'),
     ('function', 'observe.extension_schema(name)', 'observe_admin', 'EXECUTE'),
     ('table', 'observe.events', 'observe_admin', 'DELETE'),
@@ -2535,6 +3859,16 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
     ('function', 'observe.issue_groups_changed()', null, null),
     ('function', 'observe.delete_issue_dependents()', null, null),
     ('function', 'observe.truncate_issue_dependents()', null, null),
+    ('function', 'observe.create_issue_summary()', null, null),
+    ('function', 'observe.roll_issue_windows(timestamptz, timestamptz)', null, null),
+    ('function', 'observe.day_partitioned()', null, null),
+    ('function', 'observe.write_horizon()', null, null),
+    ('function', 'observe.create_day_partition(regclass, date)', null, null),
+    ('function', 'observe.create_partitions_ahead(integer)', null, null),
+    ('function', 'observe.rescue_default_rows()', null, null),
+    ('function', 'observe.drop_expired_partitions()', null, null),
+    ('function', 'observe.roll_up_logs()', null, null),
+    ('function', 'observe.expire_rows()', null, null),
     ('function', 'observe.grant_supabase_roles()', null, null),
     ('function', 'observe.apply_role_privileges()', null, null),
     -- The alert evaluator queues notifications; the doorbell and its

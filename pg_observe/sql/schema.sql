@@ -76,56 +76,131 @@ create table observe.issue_hashes (
 );
 create index issue_hashes_issue_id_idx on observe.issue_hashes (issue_id);
 
--- Exact event counts, per minute, environment and release, folded from
--- count_queue by observe.fold_counts() (slot 0). Rows older than two hours
--- are folded into hourly rows with slot -1 by observe.tick(). Keyed by
--- release so that a release's first sighting (which "resolved in release X"
--- needs to order releases that are not semantic versions) and its error
--- volume (which deploy verification needs) come from the counts, with no
--- further write per event.
+-- Exact event counts per issue, environment and release at three
+-- resolutions: observe.fold_counts() adds each queued event to its minute,
+-- hour and day row at once, so every resolution is exact and none is derived
+-- from another; observe.maintain() deletes rows past their resolution's
+-- retention (ARCHITECTURE.md, "Counting"). Keyed by release so that a
+-- release's first sighting (which "resolved in release X" needs to order
+-- releases that are not semantic versions) and its error volume (which
+-- deploy verification needs) come from the counts, with no further write per
+-- event.
 create table observe.issue_counts (
     issue_id bigint not null,
+    resolution text not null check (resolution in ('minute', 'hour', 'day')),
     bucket timestamptz not null,
     environment text not null default '',
     release text not null default '',
-    slot smallint not null,
     events bigint not null,
     first_seen timestamptz not null default now(),
     last_seen timestamptz not null,
-    primary key (issue_id, bucket, environment, release, slot)
+    primary key (issue_id, resolution, bucket, environment, release)
 );
-create index issue_counts_bucket_idx on observe.issue_counts (bucket);
-create index issue_counts_release_idx on observe.issue_counts (release, first_seen) where release <> '';
+create index issue_counts_bucket_idx on observe.issue_counts (resolution, bucket);
+comment on table observe.issue_counts is
+    'Exact error events per issue, environment and release, per minute, hour and day (resolution; buckets start in UTC), folded from observe.count_queue by observe.fold_counts().';
 
--- One row per captured event not yet folded into issue_counts and
--- issue_users. No key and no index: an index costs every event a second
--- page write, while readers need the queue only whole, once per query, and
--- observe.fold_counts() empties it every second or so.
+-- Error events per service, environment and event level, written by the same
+-- fold: what error rates and alert rules sum over a window, a few rows per
+-- minute whatever the number of issues.
+create table observe.service_counts (
+    resolution text not null check (resolution in ('minute', 'hour', 'day')),
+    bucket timestamptz not null,
+    service text not null,
+    environment text not null default '',
+    level observe.level not null,
+    events bigint not null,
+    primary key (resolution, bucket, service, environment, level)
+);
+comment on table observe.service_counts is
+    'Exact error events per service, environment (empty for none) and event level, per minute, hour and day; folded by observe.fold_counts().';
+
+-- Request counts that middleware reports (observe.record_requests): the
+-- denominator of error rates. Appended to a queue, like error events, and
+-- folded into exact per-minute, hourly and daily counts by
+-- observe.fold_counts(), so concurrent reporters never update one row.
+create table observe.request_queue (
+    service text not null,
+    environment text not null,
+    route text not null,
+    at timestamptz not null,
+    requests bigint not null,
+    errors bigint not null
+);
+comment on table observe.request_queue is
+    'Request counts reported but not yet folded into observe.request_counts; observe.fold_counts() empties it.';
+
+create table observe.request_counts (
+    resolution text not null check (resolution in ('minute', 'hour', 'day')),
+    bucket timestamptz not null,
+    service text not null,
+    environment text not null default '',
+    route text not null default '',
+    requests bigint not null,
+    errors bigint not null,
+    primary key (resolution, bucket, service, environment, route)
+);
+comment on table observe.request_counts is
+    'Requests and failed requests that middleware reported, per service, environment and route (empty for none), per minute, hour and day.';
+
+-- One row per captured event not yet folded into the counts. No key and no
+-- index: an index costs every event a second page write, while readers need
+-- the queue only whole, once per query, and observe.fold_counts() empties it
+-- every second or so.
 create table observe.count_queue (
     issue_id bigint not null,
     counted_at timestamptz not null,
     environment text not null,
     release text not null,
     occurred_at timestamptz not null,
-    user_hash bigint
+    user_hash bigint,
+    level observe.level not null
 );
 comment on table observe.count_queue is
     'Events counted but not yet folded into observe.issue_counts; observe.fold_counts() empties it.';
 
--- When the queue was last folded. Capture folds it itself when nothing else
--- has for a while, so the queue stays short without any scheduler.
+-- When the queue was last folded, and the hour the windows of
+-- observe.issue_summary are counted up to. Capture folds the queue itself
+-- when nothing else has for a while, so the queue stays short without any
+-- scheduler.
 create table observe.fold_state (
     singleton boolean primary key default true check (singleton),
-    folded_at timestamptz not null
+    folded_at timestamptz not null,
+    windows_at timestamptz not null default date_trunc('hour', now(), 'UTC')
 );
 insert into observe.fold_state (folded_at) values (now());
 
+-- Per issue, what the analyst views order by, kept by observe.fold_counts():
+-- the total (which outlives the retention of the counts) and the standard
+-- windows, counted in whole hours up to fold_state.windows_at (the last 24
+-- hours are that hour and the 23 before it). Every issue has a row from its
+-- creation on (ARCHITECTURE.md, "Counting").
+create table observe.issue_summary (
+    issue_id bigint primary key,
+    events bigint not null default 0,
+    last_seen timestamptz,
+    -- The release of the latest event that named one, and when that was.
+    last_release text,
+    last_release_seen timestamptz,
+    events_24h bigint not null default 0,
+    events_prev_24h bigint not null default 0,
+    events_7d bigint not null default 0
+);
+create index issue_summary_events_idx on observe.issue_summary (events desc);
+create index issue_summary_events_24h_idx on observe.issue_summary (events_24h desc);
+create index issue_summary_events_7d_idx on observe.issue_summary (events_7d desc);
+comment on table observe.issue_summary is
+    'Per issue, as of the last fold: events in all, last seen and release, and events in the 24 hours up to observe.fold_state.windows_at, the 24 before, and 7 days.';
+
 -- One row per (issue, user). The hash comes from the caller's user reference
 -- before scrubbing, so users whose references scrub alike still count apart.
+-- first_seen and last_seen are when capture counted the user, so "users
+-- affected in a window" is a range on last_seen.
 create table observe.issue_users (
     issue_id bigint not null,
     user_hash bigint not null,
     first_seen timestamptz not null default now(),
+    last_seen timestamptz not null default now(),
     primary key (issue_id, user_hash)
 );
 
@@ -139,8 +214,12 @@ create table observe.issue_ignore_counts (
     primary key (issue_id, slot)
 );
 
+-- Partitioned by day of received_at, the server's clock (occurred_at is the
+-- client's and may be anything in the past), so that retention drops whole
+-- days; observe.maintain() keeps the partitions (ARCHITECTURE.md, "Storage
+-- and retention").
 create table observe.events (
-    id uuid primary key,
+    id uuid not null,
     issue_id bigint not null,
     occurred_at timestamptz not null,
     received_at timestamptz not null default now(),
@@ -161,12 +240,16 @@ create table observe.events (
     flags text[] not null default '{}',
     -- The role the capturing session acted as (null for events captured
     -- before pg_observe 0.2.0).
-    writer_role name
-);
+    writer_role name,
+    primary key (id, received_at)
+) partition by range (received_at);
 create index events_issue_id_occurred_at_idx on observe.events (issue_id, occurred_at desc);
 -- BRIN: events arrive roughly in time order, and a BRIN index costs next to
 -- nothing per insert where a second btree would cost a page write.
 create index events_occurred_at_idx on observe.events using brin (occurred_at);
+-- The last resort: an event whose day has no partition yet waits here until
+-- observe.maintain() moves it into its own.
+create table observe.events_default partition of observe.events default;
 comment on column observe.events.sample_rate is
     'Probability (0, 1] with which this event was stored under flood control; sum(1 / sample_rate) estimates the events it stands for.';
 comment on column observe.events.flags is
@@ -249,6 +332,24 @@ create trigger issue_groups_changed
     after update or delete on observe.issue_groups
     for each statement execute function observe.issue_groups_changed();
 
+-- Every issue has a summary row from its creation on, so the views join it
+-- rather than left-join it, and order by its indexed columns.
+create function observe.create_issue_summary() returns trigger
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    insert into observe.issue_summary (issue_id) select id from created;
+    return null;
+end
+$$;
+
+create trigger issue_groups_summary
+    after insert on observe.issue_groups
+    referencing new table as created
+    for each statement execute function observe.create_issue_summary();
+
 create function observe.delete_issue_dependents() returns trigger
 language plpgsql
 security definer
@@ -257,6 +358,7 @@ as $$
 begin
     delete from observe.issue_hashes where issue_id in (select id from gone);
     delete from observe.issue_counts where issue_id in (select id from gone);
+    delete from observe.issue_summary where issue_id in (select id from gone);
     delete from observe.count_queue where issue_id in (select id from gone);
     delete from observe.issue_users where issue_id in (select id from gone);
     delete from observe.issue_ignore_counts where issue_id in (select id from gone);
@@ -283,8 +385,8 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    truncate observe.issue_hashes, observe.issue_counts, observe.count_queue, observe.issue_users,
-             observe.issue_ignore_counts, observe.events, observe.issue_activity;
+    truncate observe.issue_hashes, observe.issue_counts, observe.issue_summary, observe.count_queue,
+             observe.issue_users, observe.issue_ignore_counts, observe.events, observe.issue_activity;
     return null;
 end
 $$;

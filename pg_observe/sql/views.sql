@@ -1,16 +1,22 @@
 -- Views for analysts. All are security_invoker, so the row level security
 -- of the tables beneath applies to whoever queries them.
 
+-- Exact counts at every resolution: the folded counts plus the events still
+-- queued, each of which counts once in its minute, its hour and its day.
 create view observe.event_counts with (security_invoker = true) as
-select issue_id, bucket, environment, release, slot, events, first_seen, last_seen
+select issue_id, resolution, bucket, environment, release, events, first_seen, last_seen
   from observe.issue_counts
  union all
-select issue_id, date_trunc('minute', counted_at), environment, release, 0::smallint, 1::bigint,
-       counted_at, occurred_at
-  from observe.count_queue;
+select q.issue_id, r.resolution, date_trunc(r.resolution, q.counted_at, 'UTC'), q.environment, q.release,
+       1::bigint, q.counted_at, q.occurred_at
+  from observe.count_queue q
+ cross join (values ('minute'), ('hour'), ('day')) as r(resolution);
 comment on view observe.event_counts is
-    'Exact event counts: the folded observe.issue_counts plus the events still queued, one row each.';
+    'Exact event counts per issue, resolution (minute, hour, day), bucket, environment and release: the folded observe.issue_counts plus the events still queued.';
 
+-- Exact: the folded summary plus the queue. Filtering on the issue id
+-- reaches every side of the joins; the queue has no index (it is written
+-- once per event and emptied every second), so it is read in one pass.
 create view observe.issues with (security_invoker = true) as
 select g.id,
        g.service,
@@ -21,11 +27,12 @@ select g.id,
        g.level,
        g.status,
        g.first_seen,
-       c.last_seen,
-       coalesce(c.events, 0) as events,
+       greatest(s.last_seen, q.last_seen) as last_seen,
+       s.events + coalesce(q.events, 0) as events,
        coalesce(u.users, 0) as users,
        g.first_release,
-       c.last_release,
+       case when q.release_seen > coalesce(s.last_release_seen, '-infinity')
+            then q.last_release else s.last_release end as last_release,
        g.resolved_in_release,
        g.ignored_until,
        g.ignore_until_count,
@@ -34,85 +41,68 @@ select g.id,
        g.status_changed_at,
        g.grouping_basis
   from observe.issue_groups g
-  -- Grouped joins rather than per-issue subqueries: the queue has no index
-  -- (it is written once per event and emptied every second), so it is read
-  -- in one pass. A filter on the issue id reaches both sides of each join.
+  join observe.issue_summary s on s.issue_id = g.id
   left join (
-        select ic.issue_id,
-               sum(ic.events)::bigint as events,
-               max(ic.last_seen) as last_seen,
-               (array_agg(ic.release order by ic.last_seen desc)
-                    filter (where ic.release <> ''))[1] as last_release
-          from observe.event_counts ic
-         group by ic.issue_id
-       ) c on c.issue_id = g.id
+        select cq.issue_id,
+               count(*)::bigint as events,
+               max(cq.occurred_at) as last_seen,
+               (array_agg(cq.release order by cq.occurred_at desc) filter (where cq.release <> ''))[1]
+                   as last_release,
+               max(cq.occurred_at) filter (where cq.release <> '') as release_seen
+          from observe.count_queue cq
+         group by cq.issue_id
+       ) q on q.issue_id = g.id
   left join (
         select known.issue_id, count(*)::bigint as users
           from (select iu.issue_id, iu.user_hash from observe.issue_users iu
                  union
-                select q.issue_id, q.user_hash from observe.count_queue q where q.user_hash is not null) known
+                select cq.issue_id, cq.user_hash from observe.count_queue cq where cq.user_hash is not null) known
          group by known.issue_id
        ) u on u.issue_id = g.id;
 comment on view observe.issues is
     'One row per (service, fingerprint): exact event count, affected users, first/last seen and release, status.';
 
+-- As of the last fold (about a second behind while events arrive): the
+-- counts come from observe.issue_summary, whose indexes serve ORDER BY
+-- events, events_24h or events_7d with a LIMIT at any size; the users and
+-- hourly counts are looked up for the rows returned only.
 create view observe.issue_overview with (security_invoker = true) as
-select i.id,
-       i.service,
-       i.title,
-       i.culprit,
-       i.level,
-       i.status,
-       i.events,
-       i.users,
-       coalesce(w.events_24h, 0) as events_24h,
-       coalesce(w.events_7d, 0) as events_7d,
-       coalesce(w.events_prev_24h, 0) as events_prev_24h,
+select g.id,
+       g.service,
+       g.title,
+       g.culprit,
+       g.level,
+       g.status,
+       s.events,
+       (select count(*) from observe.issue_users iu where iu.issue_id = g.id) as users,
+       s.events_24h,
+       s.events_7d,
+       s.events_prev_24h,
        case
-           when coalesce(w.events_24h, 0) = 0 then 'quiet'
-           when i.first_seen > now() - interval '24 hours' then 'new'
-           when w.events_24h > 1.5 * w.events_prev_24h then 'rising'
-           when w.events_24h < 0.5 * w.events_prev_24h then 'falling'
+           when s.events_24h = 0 then 'quiet'
+           when g.first_seen > now() - interval '24 hours' then 'new'
+           when s.events_24h > 1.5 * s.events_prev_24h then 'rising'
+           when s.events_24h < 0.5 * s.events_prev_24h then 'falling'
            else 'steady'
        end as trend,
-       coalesce(h.hourly_24h, array_fill(0::bigint, array[24])) as hourly_24h,
-       i.first_seen,
-       i.last_seen,
-       i.last_release
-  from observe.issues i
-  left join (
-        select ic.issue_id,
-               sum(ic.events) filter (where ic.bucket >= now() - interval '24 hours')::bigint as events_24h,
-               sum(ic.events)::bigint as events_7d,
-               sum(ic.events) filter (where ic.bucket >= now() - interval '48 hours'
-                                        and ic.bucket < now() - interval '24 hours')::bigint as events_prev_24h
-          from observe.event_counts ic
-         where ic.bucket >= now() - interval '7 days'
-         group by ic.issue_id
-       ) w on w.issue_id = i.id
-  left join (
-        -- Each issue with events in the last 24 hours, times each of those
-        -- hours, so that quiet hours count 0; oldest hour first.
-        select active.issue_id,
-               array_agg(coalesce(p.events, 0) order by hours.hour_ago desc) as hourly_24h
-          from (select distinct ic.issue_id
-                  from observe.event_counts ic
-                 where ic.bucket >= date_trunc('hour', now()) - interval '23 hours') active
-         cross join generate_series(0, 23) as hours(hour_ago)
-          left join (
-                select ic.issue_id,
-                       (extract(epoch from date_trunc('hour', now()) - date_trunc('hour', ic.bucket)) / 3600)::int
-                           as hour_ago,
-                       sum(ic.events)::bigint as events
-                  from observe.event_counts ic
-                 where ic.bucket >= date_trunc('hour', now()) - interval '23 hours'
-                 group by 1, 2
-               ) p on p.issue_id = active.issue_id and p.hour_ago = hours.hour_ago
-         group by active.issue_id
-       ) h on h.issue_id = i.id
- order by coalesce(w.events_24h, 0) desc, i.last_seen desc nulls last;
+       -- The 24 hours the summary's windows are counted in, oldest first,
+       -- quiet hours as 0.
+       (select array_agg(coalesce(c.events, 0) order by h.hour)
+          from observe.fold_state w
+         cross join generate_series(w.windows_at - interval '23 hours', w.windows_at, interval '1 hour') as h(hour)
+          left join lateral (
+                select sum(ic.events)::bigint as events
+                  from observe.issue_counts ic
+                 where ic.issue_id = g.id and ic.resolution = 'hour' and ic.bucket = h.hour
+               ) c on true
+       ) as hourly_24h,
+       g.first_seen,
+       s.last_seen,
+       s.last_release
+  from observe.issue_groups g
+  join observe.issue_summary s on s.issue_id = g.id;
 comment on view observe.issue_overview is
-    'Issues with their counts for the last 24 h, the 24 h before, and 7 d; trend is new, rising, falling, steady or quiet; hourly_24h holds the last 24 hourly counts, oldest first.';
+    'Issues with their counts, as of the last fold: in all, in the last 24 h, the 24 h before, and 7 d (whole hours up to the last fold''s); trend is new, rising, falling, steady or quiet; hourly_24h holds those 24 hourly counts, oldest first. ORDER BY events, events_24h or events_7d with a LIMIT is served by an index.';
 
 create view observe.recent_errors with (security_invoker = true) as
 select e.id as event_id,
@@ -140,36 +130,75 @@ select e.id as event_id,
 comment on view observe.recent_errors is
     'Stored events of the last 24 hours, newest first, with their issue.';
 
+-- Exact: the folded per-minute counts plus the queues. Events come from
+-- service_counts (a few rows a minute); distinct issues from the per-minute
+-- issue counts; requests from what middleware reported.
 create view observe.error_rate with (security_invoker = true) as
 with minutes as (
-    select generate_series(date_trunc('minute', now()) - interval '59 minutes',
-                           date_trunc('minute', now()),
+    select generate_series(date_trunc('minute', now(), 'UTC') - interval '59 minutes',
+                           date_trunc('minute', now(), 'UTC'),
                            interval '1 minute') as minute
-), counts as (
-    select g.service,
-           ic.environment,
-           ic.bucket as minute,
-           sum(ic.events)::bigint as events,
-           count(distinct ic.issue_id)::bigint as issues
-      from observe.event_counts ic
-      join observe.issue_groups g on g.id = ic.issue_id
-     where ic.slot >= 0
-       and ic.bucket >= date_trunc('minute', now()) - interval '59 minutes'
-     group by g.service, ic.environment, ic.bucket
+), events as (
+    select e.service, e.environment, e.minute, sum(e.events)::bigint as events
+      from (select sc.service, sc.environment, sc.bucket as minute, sc.events
+              from observe.service_counts sc
+             where sc.resolution = 'minute'
+               and sc.bucket >= date_trunc('minute', now(), 'UTC') - interval '59 minutes'
+            union all
+            select g.service, q.environment, date_trunc('minute', q.counted_at, 'UTC'), 1
+              from observe.count_queue q
+              join observe.issue_groups g on g.id = q.issue_id
+             where q.counted_at >= date_trunc('minute', now(), 'UTC') - interval '59 minutes') e
+     group by e.service, e.environment, e.minute
+), issues as (
+    select g.service, i.environment, i.minute, count(distinct i.issue_id)::bigint as issues
+      from (select ic.issue_id, ic.environment, ic.bucket as minute
+              from observe.issue_counts ic
+             where ic.resolution = 'minute'
+               and ic.bucket >= date_trunc('minute', now(), 'UTC') - interval '59 minutes'
+            union all
+            select q.issue_id, q.environment, date_trunc('minute', q.counted_at, 'UTC')
+              from observe.count_queue q
+             where q.counted_at >= date_trunc('minute', now(), 'UTC') - interval '59 minutes') i
+      join observe.issue_groups g on g.id = i.issue_id
+     group by g.service, i.environment, i.minute
+), requests as (
+    select r.service, r.environment, r.minute, sum(r.requests)::bigint as requests,
+           sum(r.errors)::bigint as errors
+      from (select rc.service, rc.environment, rc.bucket as minute, rc.requests, rc.errors
+              from observe.request_counts rc
+             where rc.resolution = 'minute'
+               and rc.bucket >= date_trunc('minute', now(), 'UTC') - interval '59 minutes'
+            union all
+            select rq.service, rq.environment, date_trunc('minute', rq.at, 'UTC'), rq.requests, rq.errors
+              from observe.request_queue rq
+             where rq.at >= date_trunc('minute', now(), 'UTC') - interval '59 minutes') r
+     group by r.service, r.environment, r.minute
 ), series as (
-    select distinct service, environment from counts
+    -- Whether a series has request counts at all: its quiet minutes then
+    -- had no requests; without any, the denominator is unknown.
+    select s.service, s.environment, bool_or(s.reported) as reported
+      from (select service, environment, false as reported from events
+            union all
+            select service, environment, true from requests) s
+     group by s.service, s.environment
 )
 select s.service,
        nullif(s.environment, '') as environment,
        m.minute,
-       coalesce(c.events, 0) as events,
-       coalesce(c.issues, 0) as issues
+       coalesce(e.events, 0) as events,
+       coalesce(i.issues, 0) as issues,
+       case when s.reported then coalesce(r.requests, 0) end as requests,
+       case when s.reported then coalesce(r.errors, 0) end as request_errors,
+       case when r.requests > 0 then coalesce(e.events, 0)::double precision / r.requests end as rate
   from series s
  cross join minutes m
-  left join counts c on c.service = s.service and c.environment = s.environment and c.minute = m.minute
+  left join events e on e.service = s.service and e.environment = s.environment and e.minute = m.minute
+  left join issues i on i.service = s.service and i.environment = s.environment and i.minute = m.minute
+  left join requests r on r.service = s.service and r.environment = s.environment and r.minute = m.minute
  order by m.minute, s.service, s.environment;
 comment on view observe.error_rate is
-    'Events per minute for the last hour, per service and environment, with zero-filled minutes.';
+    'Per minute of the last hour, per service and environment, zero-filled: error events, distinct issues, and the requests and failed requests middleware reported (null for a series that reported none); rate is events per request.';
 
 create view observe.releases with (security_invoker = true) as
 select g.service,
@@ -194,7 +223,8 @@ select g.service,
            and length(substring(c.release from '[^@]*$')) >= 7
            and dep.commit_sha like substring(c.release from '[^@]*$') || '%'
        ) d on true
- where c.release <> ''
+ where c.resolution = 'day'
+   and c.release <> ''
  group by g.service, c.release;
 comment on view observe.releases is
     'Every release events were captured from, per service: when it was first and last seen, its events and issues, and when it was deployed (deploys whose commit sha the release names).';
@@ -229,7 +259,7 @@ select d.id,
                sum(c.events) filter (where c.bucket >= w.deployed_at)::bigint as after
           from observe.event_counts c
          where c.environment = d.environment
-           and c.slot >= 0
+           and c.resolution = 'minute'
            and c.bucket >= w.deployed_at - interval '30 minutes'
            and c.bucket < w.deployed_at + interval '30 minutes'
        ) e on true
@@ -243,8 +273,141 @@ select d.id,
            and act.at >= w.deployed_at - interval '30 minutes'
            and act.at < w.deployed_at + interval '30 minutes'
            and exists (select from observe.event_counts c
-                        where c.issue_id = act.issue_id and c.environment = d.environment)
+                        where c.issue_id = act.issue_id and c.resolution = 'day'
+                          and c.environment = d.environment)
        ) a on true
  order by w.deployed_at desc;
 comment on view observe.deployments_overview is
     'Each deploy with the error events, new issues and regressions of its environment in the 30 minutes before and after it went live.';
+
+-- Exact: hourly log counts of the last 24 hours, plus the lines not rolled
+-- up yet.
+create view observe.log_volume with (security_invoker = true) as
+select v.hour,
+       v.service,
+       nullif(v.environment, '') as environment,
+       v.level,
+       sum(v.events)::bigint as events
+  from (select lc.bucket as hour, lc.service, lc.environment, lc.level, lc.events
+          from observe.log_counts lc
+         where lc.resolution = 'hour'
+           and lc.bucket >= date_trunc('hour', now(), 'UTC') - interval '23 hours'
+        union all
+        select date_trunc('hour', l.logged_at, 'UTC'), l.service, coalesce(l.environment, ''), l.level, 1
+          from observe.logs l
+         where l.logged_at >= (select r.settled_until from observe.log_rollup r)
+           and l.logged_at >= date_trunc('hour', now(), 'UTC') - interval '23 hours') v
+ group by v.hour, v.service, v.environment, v.level;
+comment on view observe.log_volume is
+    'Log lines per hour of the last 24 hours (UTC), service, environment and level; hours without lines have no row.';
+
+-- The issues with the most events in a window, as of the last fold. A window
+-- of whole hours counts the hour of the last fold and the hours before it,
+-- like issue_overview; a shorter one counts minutes up to the current one.
+-- The 24-hour and 7-day windows are read from observe.issue_summary's
+-- indexes; others sum the hourly or per-minute counts.
+create function observe.top_issues(window_size interval default '24 hours', max_issues integer default 20)
+returns table (
+    id bigint,
+    service text,
+    title text,
+    culprit text,
+    level observe.level,
+    status observe.issue_status,
+    events bigint,
+    previous_events bigint,
+    users bigint,
+    total_events bigint,
+    first_seen timestamptz,
+    last_seen timestamptz,
+    trend text)
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+#variable_conflict use_column
+declare
+    unit text;
+    step interval;
+    buckets integer;
+    window_start timestamptz;
+    ids bigint[];
+    counts bigint[];
+    previous bigint[];
+begin
+    if window_size is null or max_issues is null then
+        raise exception 'window_size and max_issues are required' using errcode = 'null_value_not_allowed';
+    end if;
+    if window_size <= interval '0' then
+        raise exception 'window_size must be positive, got %', window_size using errcode = 'invalid_parameter_value';
+    end if;
+    if max_issues not between 1 and 1000 then
+        raise exception 'max_issues must be between 1 and 1000, got %', max_issues
+            using errcode = 'invalid_parameter_value';
+    end if;
+    if window_size >= interval '1 hour' then
+        unit := 'hour';
+        step := interval '1 hour';
+        select w.windows_at into window_start from observe.fold_state w;
+    else
+        unit := 'minute';
+        step := interval '1 minute';
+        window_start := date_trunc('minute', now(), 'UTC');
+    end if;
+    buckets := ceil(extract(epoch from window_size) / extract(epoch from step))::integer;
+    window_start := window_start - step * (buckets - 1);
+
+    if unit = 'hour' and buckets = 24 then
+        select array_agg(r.issue_id order by r.n desc), array_agg(r.n order by r.n desc),
+               array_agg(r.prev order by r.n desc)
+          into ids, counts, previous
+          from (select s.issue_id, s.events_24h as n, s.events_prev_24h as prev
+                  from observe.issue_summary s
+                 where s.events_24h > 0
+                 order by s.events_24h desc
+                 limit max_issues) r;
+    elsif unit = 'hour' and buckets = 168 then
+        select array_agg(r.issue_id order by r.n desc), array_agg(r.n order by r.n desc)
+          into ids, counts
+          from (select s.issue_id, s.events_7d as n
+                  from observe.issue_summary s
+                 where s.events_7d > 0
+                 order by s.events_7d desc
+                 limit max_issues) r;
+    else
+        select array_agg(r.issue_id order by r.n desc), array_agg(r.n order by r.n desc)
+          into ids, counts
+          from (select c.issue_id, sum(c.events)::bigint as n
+                  from observe.issue_counts c
+                 where c.resolution = unit and c.bucket >= window_start
+                 group by c.issue_id
+                 order by 2 desc
+                 limit max_issues) r;
+    end if;
+
+    return query
+    select g.id, g.service, g.title, g.culprit, g.level, g.status, t.n, p.n,
+           (select count(*) from observe.issue_users u
+             where u.issue_id = t.issue_id and u.last_seen >= window_start),
+           s.events, g.first_seen, s.last_seen,
+           case
+               when g.first_seen > now() - window_size then 'new'
+               when t.n > 1.5 * p.n then 'rising'
+               when t.n < 0.5 * p.n then 'falling'
+               else 'steady'
+           end
+      from unnest(ids, counts, previous) with ordinality as t(issue_id, n, prev, rank)
+      join observe.issue_groups g on g.id = t.issue_id
+      join observe.issue_summary s on s.issue_id = t.issue_id
+     cross join lateral (
+            select coalesce(t.prev,
+                            (select sum(c.events) from observe.issue_counts c
+                              where c.issue_id = t.issue_id and c.resolution = unit
+                                and c.bucket >= window_start - step * buckets and c.bucket < window_start),
+                            0)::bigint as n
+           ) p
+     order by t.rank;
+end
+$$;
+comment on function observe.top_issues(interval, integer) is
+    'The issues with the most events in the last window_size (whole hours up to the last fold''s, or minutes for less than an hour), with the window before, users seen in the window, totals and a trend (new, rising, falling, steady); as of the last fold.';

@@ -4,16 +4,30 @@
 //! precise class.
 
 use pg_observe_core::event::{EventError, EventErrorKind};
+use pg_observe_core::log_entry::LogError;
+use pg_observe_core::requests::RequestError;
 use pgrx::{ereport, PgSqlErrorCode};
 
 use crate::capture::CaptureError;
 
 pub fn raise_event_error(error: EventError) -> ! {
-    let code = match error.kind() {
+    raise(error.kind(), error.to_string())
+}
+
+pub fn raise_log_error(error: LogError) -> ! {
+    raise(error.kind(), error.to_string())
+}
+
+pub fn raise_request_error(error: RequestError) -> ! {
+    raise(error.kind(), error.to_string())
+}
+
+fn raise(kind: EventErrorKind, message: String) -> ! {
+    let code = match kind {
         EventErrorKind::NullValueNotAllowed => PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
         EventErrorKind::InvalidParameterValue => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
     };
-    ereport!(ERROR, code, error.to_string());
+    ereport!(ERROR, code, message);
 }
 
 pub fn raise_capture_error(error: CaptureError) -> ! {

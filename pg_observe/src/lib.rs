@@ -14,8 +14,11 @@ mod health;
 mod jsonb;
 mod lifecycle;
 mod log_error;
+mod logs;
 mod maintenance;
+mod partitions;
 mod pgtime;
+mod requests;
 mod sentry;
 mod server_capture;
 mod settings;
@@ -58,10 +61,11 @@ extension_sql_file!(
         deploys::scrub_payload
     ]
 );
+extension_sql_file!("../sql/logs.sql", name = "logs", requires = ["schema"]);
 extension_sql_file!(
     "../sql/views.sql",
     name = "views",
-    requires = ["schema", "deploys"]
+    requires = ["schema", "deploys", "logs"]
 );
 extension_sql_file!(
     "../sql/supabase.sql",
@@ -72,6 +76,11 @@ extension_sql_file!(
     "../sql/maintenance.sql",
     name = "maintenance",
     requires = ["schema"]
+);
+extension_sql_file!(
+    "../sql/storage.sql",
+    name = "storage",
+    requires = ["schema", "logs"]
 );
 extension_sql_file!(
     "../sql/outbox.sql",

@@ -1,7 +1,7 @@
 //! `observe.tick()`: the periodic work that no event triggers. pg_cron calls
 //! it every minute once `observe.schedule_tick()` has registered it; any other
-//! scheduler may call it instead. It folds the count queue first, so that
-//! compaction and the ignore conditions see every event even where nothing
+//! scheduler may call it instead. It folds the count queue first, so that the
+//! ignore conditions see every event even where nothing
 //! runs `observe.fold_counts()` more often.
 
 use chrono::Utc;
@@ -23,29 +23,6 @@ select g.id, g.ignored_until, g.ignore_until_count,
  where g.status = 'ignored'
    and (g.ignored_until is not null or g.ignore_until_count is not null)";
 
-/// Per-minute, per-slot counter rows older than two hours collapse into one
-/// hourly row (slot -1) per issue and environment. The last hour stays at
-/// minute resolution for `observe.error_rate`.
-const COMPACT_COUNTS: &str = "
-with moved as (
-    delete from observe.issue_counts
-     where slot >= 0 and bucket < date_trunc('hour', now()) - interval '1 hour'
-    returning *
-), hourly as (
-    insert into observe.issue_counts as c
-           (issue_id, bucket, environment, release, slot, events, first_seen, last_seen)
-    select issue_id, date_trunc('hour', bucket), environment, release, -1,
-           sum(events), min(first_seen), max(last_seen)
-      from moved
-     group by issue_id, date_trunc('hour', bucket), environment, release
-    on conflict (issue_id, bucket, environment, release, slot) do update
-       set events = c.events + excluded.events,
-           first_seen = least(c.first_seen, excluded.first_seen),
-           last_seen = greatest(c.last_seen, excluded.last_seen)
-    returning 1
-)
-select (select count(*) from moved)::bigint";
-
 /// Budget usage matters for the current minute only; drops are kept a week
 /// for `observe.ingest_drops`.
 const FORGET_INGEST_USAGE: &str = "
@@ -56,21 +33,20 @@ with usage as (
 )
 select (select count(*) from usage) + (select count(*) from drops)";
 
-/// Health-check results, web vitals and CSP groups not seen for 30 days
-/// (README, "Health checks" and "Ingest"): what the views read is the last
-/// 30 days at most.
-const FORGET_PROBES_AND_BEACONS: &str = "
-with results as (
-    delete from observe.health_results where checked_at < now() - interval '30 days' returning 1
-), vitals as (
+/// Web vitals and CSP groups not seen for 30 days (README, "Ingest"): what
+/// the views read is the last 30 days at most. Health-check results follow
+/// their retention setting instead (`observe.maintain()`).
+const FORGET_BEACONS: &str = "
+with vitals as (
     delete from observe.web_vitals where received_at < now() - interval '30 days' returning 1
 ), reports as (
     delete from observe.csp_reports where last_seen < now() - interval '30 days' returning 1
 )
-select (select count(*) from results) + (select count(*) from vitals) + (select count(*) from reports)";
+select (select count(*) from vitals) + (select count(*) from reports)";
 
-/// Folds the count queue, wakes ignored issues whose condition has run out
-/// and compacts old counter rows; returns what it did as JSON.
+/// Folds the count queue, wakes ignored issues whose condition has run out,
+/// keeps storage (`observe.maintain()`: partitions, retention, log counts),
+/// forgets old budget usage and old beacons; returns what it did as JSON.
 #[pg_extern(schema = "observe", volatile, parallel_unsafe, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn tick() -> JsonB {
@@ -104,22 +80,22 @@ fn tick() -> JsonB {
                 &reopen_args(*id, *transition, IssueStatus::Ignored),
             )?;
         }
-        let compacted = client
-            .update(COMPACT_COUNTS, None, &[])?
+        let maintained = client
+            .update("select observe.maintain()", None, &[])?
             .first()
-            .get_one::<i64>()?;
+            .get_one::<JsonB>()?;
         let forgotten = client
             .update(FORGET_INGEST_USAGE, None, &[])?
             .first()
             .get_one::<i64>()?;
         let expired = client
-            .update(FORGET_PROBES_AND_BEACONS, None, &[])?
+            .update(FORGET_BEACONS, None, &[])?
             .first()
             .get_one::<i64>()?;
         Ok(json!({
             "folded": folded.unwrap_or(0),
             "woken": due.len(),
-            "compacted_rows": compacted.unwrap_or(0),
+            "maintained": maintained.map_or(serde_json::Value::Null, |m| m.0),
             "ingest_rows_forgotten": forgotten.unwrap_or(0),
             "expired_rows": expired.unwrap_or(0),
         }))

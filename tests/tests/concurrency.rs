@@ -133,10 +133,19 @@ async fn eight_sessions_at_full_speed_keep_exact_counts() {
     }
     let queued: i64 = db.scalar("select count(*) from observe.count_queue").await;
     assert_eq!(queued, 0, "a fold empties the queue");
-    let folded: i64 = db
-        .scalar("select sum(events)::bigint from observe.issue_counts")
-        .await;
-    assert_eq!(folded, expected, "every event is in the folded counts");
+    for table in ["issue_counts", "service_counts"] {
+        for resolution in ["minute", "hour", "day"] {
+            let folded: i64 = db
+                .scalar(&format!(
+                    "select sum(events)::bigint from observe.{table} where resolution = '{resolution}'"
+                ))
+                .await;
+            assert_eq!(
+                folded, expected,
+                "every event is in the folded {table} of every resolution ({resolution})"
+            );
+        }
+    }
     let stored: i64 = db.scalar("select count(*) from observe.events").await;
     assert!(stored >= 100 && stored <= expected, "{stored}");
 }

@@ -205,8 +205,8 @@ async fn the_fold_drops_counts_of_issues_that_no_longer_exist() {
     let db = TestDb::new().await;
     db.client
         .batch_execute(
-            "insert into observe.count_queue (issue_id, counted_at, environment, release, occurred_at)
-             values (987654321, now(), '', '', now())",
+            "insert into observe.count_queue (issue_id, counted_at, environment, release, occurred_at, level)
+             values (987654321, now(), '', '', now(), 'error')",
         )
         .await
         .unwrap();
@@ -306,7 +306,7 @@ async fn tick_folds_the_queue_first() {
         0
     );
     let folded: i64 = db
-        .scalar("select sum(events)::bigint from observe.issue_counts")
+        .scalar("select sum(events)::bigint from observe.issue_counts where resolution = 'minute'")
         .await;
     assert_eq!(folded, 4);
 }
@@ -328,6 +328,7 @@ async fn truncating_the_issues_empties_their_dependents_and_reaches_cached_sessi
     for table in [
         "issue_hashes",
         "issue_counts",
+        "issue_summary",
         "count_queue",
         "issue_users",
         "issue_ignore_counts",

@@ -237,7 +237,7 @@ async fn a_session_that_outlives_its_extension_captures_into_the_new_one() {
     let row = c
         .query_one(
             "select (select count(*) from observe.events where id = $1),
-                    (select coalesce(sum(events), 0)::bigint from observe.event_counts),
+                    (select coalesce(sum(events), 0)::bigint from observe.event_counts where resolution = 'minute'),
                     (select count(*) from observe.releases where service = 'default' and version = '2.0.0')",
             &[&id],
         )

@@ -1,10 +1,10 @@
 //! The analyst views (`observe.issues`, `observe.issue_overview`,
-//! `observe.recent_errors`, `observe.error_rate`) and the compaction of old
-//! counter rows by `observe.tick()`, which must not change what they show.
+//! `observe.recent_errors`, `observe.error_rate`, `observe.releases`). History
+//! is made the way capture makes it: queued counts with past capture times,
+//! folded.
 
 use chrono::{DateTime, Utc};
 use pg_observe_tests::TestDb;
-use serde_json::Value;
 use tokio_postgres::Client;
 
 /// A timestamp `ago` before the server's now(), as the server computes it.
@@ -193,6 +193,10 @@ async fn overview_of_a_new_issue() {
     c.batch_execute("select observe.log_error('Fresh failure') from generate_series(1, 5)")
         .await
         .unwrap();
+    // The overview reads the summary the fold keeps.
+    c.batch_execute("select observe.fold_counts()")
+        .await
+        .unwrap();
     let issue: i64 = c
         .query_one("select id from observe.issue_groups", &[])
         .await
@@ -229,16 +233,36 @@ async fn overview_of_a_new_issue() {
     );
 }
 
-/// Adds a counter row as an hourly (compacted) row `ago` before now.
-async fn add_counts(client: &Client, issue: i64, ago: &str, events: i64) {
+/// Counts `events` events of `issue` captured `ago` before now, as capture
+/// queues them, and folds them.
+async fn add_history(client: &Client, issue: i64, ago: &str, events: i64) {
     client
         .execute(
-            "insert into observe.issue_counts (issue_id, bucket, slot, events, last_seen)
-             values ($1, date_trunc('hour', now() - $2::text::interval), -1, $3, now() - $2::text::interval)",
+            "insert into observe.count_queue (issue_id, counted_at, environment, release, occurred_at, level)
+             select $1, now() - $2::text::interval, '', '', now() - $2::text::interval, 'error'
+               from generate_series(1::bigint, $3)",
             &[&issue, &ago, &events],
         )
         .await
         .unwrap();
+    client
+        .execute("select observe.fold_counts()", &[])
+        .await
+        .unwrap();
+}
+
+/// An issue with no event yet, first seen `ago` before now.
+async fn quiet_issue(client: &Client, title: &str, ago: &str) -> i64 {
+    client
+        .query_one(
+            "insert into observe.issue_groups (service, fingerprint, grouping_basis, title, level, first_seen)
+             values ('api', md5($1), 'message', $1, 'error', now() - $2::text::interval)
+             returning id",
+            &[&title, &ago],
+        )
+        .await
+        .unwrap()
+        .get(0)
 }
 
 async fn windows(client: &Client, issue: i64) -> (i64, i64, i64, i64, String, Vec<i64>) {
@@ -271,10 +295,10 @@ async fn overview_windows_split_history_by_age() {
     )
     .await
     .unwrap();
-    add_counts(c, issue, "3 hours", 4).await; // last 24 h
-    add_counts(c, issue, "30 hours", 7).await; // the 24 h before
-    add_counts(c, issue, "4 days", 11).await; // last 7 days only
-    add_counts(c, issue, "10 days", 13).await; // older than any window
+    add_history(c, issue, "3 hours", 4).await; // last 24 h
+    add_history(c, issue, "30 hours", 7).await; // the 24 h before
+    add_history(c, issue, "4 days", 11).await; // last 7 days only
+    add_history(c, issue, "10 days", 13).await; // older than any window
 
     let (events, h24, prev, d7, trend, hourly) = windows(c, issue).await;
     assert_eq!(events, 1 + 4 + 7 + 11 + 13, "events counts everything");
@@ -305,28 +329,14 @@ async fn overview_trend_compares_the_last_two_days() {
         )
         .await
         .unwrap();
-        add_counts(c, issue, "30 hours", before).await;
+        add_history(c, issue, "30 hours", before).await;
         if recent > 0 {
-            add_counts(c, issue, "2 hours", recent).await;
+            add_history(c, issue, "2 hours", recent).await;
         }
         trends.push((label, windows(c, issue).await.4));
     }
-    let quiet = simple(c, "Trend quiet").await;
-    c.execute(
-        "update observe.issue_groups set first_seen = now() - interval '3 days' where id = $1;",
-        &[&quiet],
-    )
-    .await
-    .unwrap();
-    c.execute("select observe.fold_counts()", &[])
-        .await
-        .unwrap();
-    c.execute(
-        "update observe.issue_counts set bucket = bucket - interval '30 hours' where issue_id = $1",
-        &[&quiet],
-    )
-    .await
-    .unwrap();
+    let quiet = quiet_issue(c, "Trend quiet", "3 days").await;
+    add_history(c, quiet, "30 hours", 3).await;
     trends.push(("quiet", windows(c, quiet).await.4));
     for (expected, actual) in trends {
         assert_eq!(actual, expected);
@@ -432,7 +442,10 @@ async fn error_rate_has_sixty_zero_filled_minutes_per_service_and_environment() 
     .await
     .unwrap();
     let minute: DateTime<Utc> = c
-        .query_one("select bucket from observe.event_counts limit 1", &[])
+        .query_one(
+            "select bucket from observe.event_counts where resolution = 'minute' limit 1",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
@@ -493,16 +506,8 @@ async fn error_rate_has_sixty_zero_filled_minutes_per_service_and_environment() 
 async fn error_rate_ignores_counts_older_than_an_hour() {
     let db = TestDb::new().await;
     let c = &db.client;
-    let issue = simple(c, "Old spike").await;
-    c.execute("select observe.fold_counts()", &[])
-        .await
-        .unwrap();
-    c.execute(
-        "update observe.issue_counts set bucket = date_trunc('minute', now() - interval '2 hours') where issue_id = $1",
-        &[&issue],
-    )
-    .await
-    .unwrap();
+    let issue = quiet_issue(c, "Old spike", "3 hours").await;
+    add_history(c, issue, "2 hours", 5).await;
     let rows: i64 = c
         .query_one("select count(*) from observe.error_rate", &[])
         .await
@@ -512,190 +517,182 @@ async fn error_rate_ignores_counts_older_than_an_hour() {
 }
 
 // ---------------------------------------------------------------------------
-// observe.tick(): compaction of old counter rows
+// Counts at every resolution, and the summary's windows
 // ---------------------------------------------------------------------------
 
+/// Events of three issues over ten days, two environments and two releases,
+/// queued with their capture times and folded in several folds, as capture
+/// would have.
+async fn ten_days_of_history(client: &Client) -> Vec<i64> {
+    let mut issues = Vec::new();
+    for title in ["History A", "History B", "History C"] {
+        issues.push(quiet_issue(client, title, "11 days").await);
+    }
+    for (round, issue) in issues.iter().enumerate() {
+        client
+            .execute(
+                "insert into observe.count_queue (issue_id, counted_at, environment, release, occurred_at, level)
+                 select $1, now() - make_interval(mins => m * 37 + $2),
+                        case when m % 3 = 0 then '' else 'production' end,
+                        case when m % 5 = 0 then '1.0.0' else '1.1.0' end,
+                        now() - make_interval(mins => m * 37 + $2),
+                        (array['info', 'error', 'fatal']::observe.level[])[1 + m % 3]
+                   from generate_series(0, 389) as m",
+                &[issue, &(round as i32)],
+            )
+            .await
+            .unwrap();
+        client
+            .execute("select observe.fold_counts()", &[])
+            .await
+            .unwrap();
+    }
+    issues
+}
+
 #[tokio::test]
-async fn tick_folds_old_counter_rows_into_hourly_rows_without_changing_totals() {
+async fn every_resolution_is_exact_after_folds_and_ticks() {
     let db = TestDb::new().await;
     let c = &db.client;
-    let issue = capture(
-        c,
-        "Counted for a long time",
-        Some("production"),
-        Some("1.0.0"),
-        None,
-        None,
-    )
-    .await;
-    // Per-minute rows from several backends' slots, in two hours long past,
-    // two environments and two releases, as capture would have left them.
-    c.batch_execute(&format!(
-        "insert into observe.issue_counts
-                (issue_id, bucket, environment, release, slot, events, first_seen, last_seen)
-         select {issue}, h + make_interval(mins => m), env, case when m < 30 then '1.0.1' else '1.0.2' end,
-                s, m + s + 1, h + make_interval(mins => m, secs => 10), h + make_interval(mins => m, secs => 30)
-           from (values (date_trunc('hour', now()) - interval '3 hours'),
-                        (date_trunc('hour', now()) - interval '5 hours')) as hours(h),
-                (values (''), ('production')) as envs(env),
-                generate_series(0, 58, 7) as m,
-                generate_series(0, 3) as s;"
-    ))
-    .await
-    .unwrap();
+    let issues = ten_days_of_history(c).await;
+    let total = 3 * 390;
+    c.query_one("select observe.tick()", &[]).await.unwrap();
+    for table in ["issue_counts", "service_counts"] {
+        let rows = c
+            .query(
+                &format!(
+                    "select resolution, sum(events)::bigint,
+                            bool_and(bucket = date_trunc(resolution, bucket, 'UTC'))
+                       from observe.{table} group by resolution order by resolution"
+                ),
+                &[],
+            )
+            .await
+            .unwrap();
+        let seen: Vec<(String, i64, bool)> = rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("day".to_owned(), total, true),
+                ("hour".to_owned(), total, true),
+                ("minute".to_owned(), total, true)
+            ],
+            "{table}: every resolution counts every event, in buckets of its unit"
+        );
+    }
+    // Each coarser row is the sum of the finer rows inside it.
+    let mismatched: i64 = db
+        .scalar(
+            "select count(*) from (
+                select coarse.resolution, coarse.bucket, coarse.issue_id, coarse.environment, coarse.release,
+                       coarse.events, sum(fine.events) as inside
+                  from observe.issue_counts coarse
+                  join observe.issue_counts fine
+                    on fine.issue_id = coarse.issue_id and fine.environment = coarse.environment
+                   and fine.release = coarse.release
+                   and fine.resolution = case coarse.resolution when 'hour' then 'minute' else 'hour' end
+                   and date_trunc(coarse.resolution, fine.bucket, 'UTC') = coarse.bucket
+                 where coarse.resolution in ('hour', 'day')
+                 group by 1, 2, 3, 4, 5, 6) x
+              where events <> inside",
+        )
+        .await;
+    assert_eq!(mismatched, 0);
+    // By level: what was queued as each level.
+    let by_level: Vec<(String, i64)> = c
+        .query(
+            "select level::text, sum(events)::bigint from observe.service_counts
+              where resolution = 'day' group by level order by level",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        by_level,
+        [
+            ("error".to_owned(), 3 * 130),
+            ("fatal".to_owned(), 3 * 130),
+            ("info".to_owned(), 3 * 130)
+        ]
+    );
+    let events: i64 = db
+        .scalar(&format!(
+            "select sum(events)::bigint from observe.issues where id = any(array{issues:?})"
+        ))
+        .await;
+    assert_eq!(events, total);
+}
 
-    let snapshot = "select events, last_seen, last_release from observe.issues where id = $1";
-    let before = c.query_one(snapshot, &[&issue]).await.unwrap();
-    let old_rows: i64 = c
+/// The summary's windows as the hourly counts give them for the hour the
+/// summary is counted up to (every folded event from the window's first hour
+/// on); rows where they differ.
+const WINDOWS_DIFFER: &str = "
+select count(*)
+  from observe.issue_summary s
+ cross join observe.fold_state w
+ cross join lateral (
+        select coalesce(sum(c.events) filter (where c.bucket >= w.windows_at - interval '23 hours'), 0) as h24,
+               coalesce(sum(c.events) filter (where c.bucket >= w.windows_at - interval '47 hours'
+                                                and c.bucket < w.windows_at - interval '23 hours'), 0) as prev,
+               coalesce(sum(c.events) filter (where c.bucket >= w.windows_at - interval '167 hours'), 0) as d7
+          from observe.issue_counts c
+         where c.issue_id = s.issue_id and c.resolution = 'hour'
+       ) h
+ where (s.events_24h, s.events_prev_24h, s.events_7d) is distinct from (h.h24, h.prev, h.d7)";
+
+#[tokio::test]
+async fn the_summary_windows_roll_forward_exactly() {
+    let db = TestDb::new().await;
+    let c = &db.client;
+    ten_days_of_history(c).await;
+    assert_eq!(db.scalar::<i64>(WINDOWS_DIFFER).await, 0, "after the folds");
+    let windows: Vec<i64> = c
         .query_one(
-            "select count(*) from observe.issue_counts where slot >= 0 and bucket < date_trunc('hour', now()) - interval '1 hour'",
+            "select array[sum(events_24h), sum(events_prev_24h), sum(events_7d)]::bigint[] from observe.issue_summary",
             &[],
         )
         .await
         .unwrap()
         .get(0);
-    assert_eq!(old_rows, 2 * 2 * 9 * 4);
-
-    let summary: Value = c
-        .query_one("select observe.tick()", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(summary["compacted_rows"], old_rows, "{summary}");
-
-    let after = c.query_one(snapshot, &[&issue]).await.unwrap();
-    assert_eq!(
-        after.get::<_, i64>(0),
-        before.get::<_, i64>(0),
-        "events unchanged"
-    );
-    assert_eq!(
-        after.get::<_, DateTime<Utc>>(1),
-        before.get::<_, DateTime<Utc>>(1),
-        "last_seen unchanged"
-    );
-    assert_eq!(
-        after.get::<_, String>(2),
-        before.get::<_, String>(2),
-        "last_release unchanged"
+    assert!(
+        windows.iter().all(|&w| w > 0),
+        "the history reaches every window: {windows:?}"
     );
 
-    let rows = c
-        .query(
-            "select bucket = date_trunc('hour', bucket), environment, release, slot, events,
-                    extract(minute from first_seen)::int, extract(minute from last_seen)::int,
-                    bucket < date_trunc('hour', now()) - interval '1 hour'
-               from observe.issue_counts where issue_id = $1
-              order by bucket, environment, release, slot",
-            &[&issue],
-        )
+    // As if the last fold had been 30 hours ago: the windows as they were
+    // then, then a fold now, which must move them forward by 30 hours.
+    c.batch_execute(
+        "update observe.fold_state set windows_at = windows_at - interval '30 hours';
+         update observe.issue_summary s
+            set (events_24h, events_prev_24h, events_7d) = (
+                select coalesce(sum(c.events) filter (where c.bucket >= w.windows_at - interval '23 hours'), 0),
+                       coalesce(sum(c.events) filter (where c.bucket >= w.windows_at - interval '47 hours'
+                                                        and c.bucket < w.windows_at - interval '23 hours'), 0),
+                       coalesce(sum(c.events) filter (where c.bucket >= w.windows_at - interval '167 hours'), 0)
+                  from observe.issue_counts c, observe.fold_state w
+                 where c.issue_id = s.issue_id and c.resolution = 'hour');",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        db.scalar::<i64>(WINDOWS_DIFFER).await,
+        0,
+        "as of 30 hours ago"
+    );
+    c.execute("select observe.fold_counts()", &[])
         .await
         .unwrap();
-    type Hourly = (bool, String, String, i16, i64, i32, i32);
-    let hourly: Vec<Hourly> = rows
-        .iter()
-        .filter(|r| r.get::<_, bool>(7))
-        .map(|r| {
-            (
-                r.get(0),
-                r.get(1),
-                r.get(2),
-                r.get(3),
-                r.get(4),
-                r.get(5),
-                r.get(6),
-            )
-        })
-        .collect();
-    // Minutes 0,7,..,56 and slots 0..3 hold m+s+1 events; release 1.0.1 has
-    // minutes 0..28, release 1.0.2 minutes 35..56.
-    let events = |minutes: std::ops::RangeInclusive<i64>| -> i64 {
-        minutes
-            .step_by(7)
-            .map(|m| (0..4).map(|s| m + s + 1).sum::<i64>())
-            .sum()
-    };
-    let mut expected: Vec<Hourly> = Vec::new();
-    for _hour in 0..2 {
-        for env in ["", "production"] {
-            expected.push((true, env.into(), "1.0.1".into(), -1, events(0..=28), 0, 28));
-            expected.push((
-                true,
-                env.into(),
-                "1.0.2".into(),
-                -1,
-                events(35..=56),
-                35,
-                56,
-            ));
-        }
-    }
-    assert_eq!(
-        hourly, expected,
-        "one hourly row (slot -1) per hour, environment and release, keeping first and last seen"
-    );
-
-    let recent: i64 = c
-        .query_one(
-            "select count(*) from observe.issue_counts where issue_id = $1 and slot >= 0",
-            &[&issue],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(
-        recent, 1,
-        "the current minute's row is left at minute resolution"
-    );
-
-    let summary: Value = c
-        .query_one("select observe.tick()", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(
-        summary["compacted_rows"], 0,
-        "a second tick finds nothing to fold: {summary}"
-    );
-}
-
-#[tokio::test]
-async fn tick_merges_late_rows_into_an_existing_hourly_row() {
-    let db = TestDb::new().await;
-    let c = &db.client;
-    let issue = simple(c, "Merged counts").await;
-    let insert = "insert into observe.issue_counts (issue_id, bucket, slot, events, last_seen)
-                  values ($1, date_trunc('hour', now()) - interval '4 hours' + $2::text::interval, $3, $4,
-                          date_trunc('hour', now()) - interval '4 hours' + $2::text::interval)";
-    c.execute(insert, &[&issue, &"10 minutes", &2i16, &5i64])
-        .await
-        .unwrap();
-    c.query_one("select observe.tick()", &[]).await.unwrap();
-    c.execute(insert, &[&issue, &"40 minutes", &3i16, &6i64])
-        .await
-        .unwrap();
-    c.query_one("select observe.tick()", &[]).await.unwrap();
-
-    let rows = c
-        .query(
-            "select slot, events from observe.issue_counts
-              where issue_id = $1 and bucket < date_trunc('hour', now()) - interval '1 hour'",
-            &[&issue],
-        )
-        .await
-        .unwrap();
-    let hourly: Vec<(i16, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
-    assert_eq!(
-        hourly,
-        [(-1, 11)],
-        "both ticks' rows end up in one hourly row"
-    );
-    let events: i64 = c
-        .query_one("select events from observe.issues where id = $1", &[&issue])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(events, 1 + 5 + 6);
+    let moved: bool = db
+        .scalar("select windows_at = date_trunc('hour', now(), 'UTC') from observe.fold_state")
+        .await;
+    assert!(moved, "the fold moved the windows to this hour");
+    assert_eq!(db.scalar::<i64>(WINDOWS_DIFFER).await, 0, "rolled forward");
 }
 
 // ---------------------------------------------------------------------------

@@ -140,12 +140,7 @@ pub fn process(input: EventInput, pipeline: &Pipeline<'_>) -> Result<ProcessedEv
         ("release", &input.release),
     ] {
         if let Some(value) = value {
-            if matches!(scrubber.scrub_text(value), Cow::Owned(_)) {
-                return Err(EventError::Invalid {
-                    field: field.to_owned(),
-                    problem: "must not contain an e-mail address, credential or token".to_owned(),
-                });
-            }
+            refuse_scrubbed(field, value, scrubber)?;
         }
     }
     let mut flags = Vec::new();
@@ -254,11 +249,27 @@ pub fn process(input: EventInput, pipeline: &Pipeline<'_>) -> Result<ProcessedEv
     })
 }
 
+/// An identifier the scrubber would change would silently name something
+/// else once scrubbed: it is refused instead.
+pub(crate) fn refuse_scrubbed(
+    field: &str,
+    value: &str,
+    scrubber: &Scrubber,
+) -> Result<(), EventError> {
+    if matches!(scrubber.scrub_text(value), Cow::Owned(_)) {
+        return Err(EventError::Invalid {
+            field: field.to_owned(),
+            problem: "must not contain an e-mail address, credential or token".to_owned(),
+        });
+    }
+    Ok(())
+}
+
 /// Cut first (to a few times the limit), scrub, then apply the limit: the
 /// scrubber never sees more than the precut, however large the input, and a
 /// cut through a secret happens far beyond what is kept. `read` is what the
 /// caller's reader already cut.
-fn bounded_json(
+pub(crate) fn bounded_json(
     members: Map<String, Value>,
     read: JsonLimitReport,
     limits: &Limits,
@@ -279,14 +290,14 @@ fn bounded_json(
     (value, report)
 }
 
-struct BoundedText {
+pub(crate) struct BoundedText {
     /// Unscrubbed, capped only by the precut.
     raw: String,
     /// Scrubbed, capped only by the precut.
     for_grouping: String,
     /// Scrubbed and truncated to the limit.
-    stored: String,
-    truncated: bool,
+    pub(crate) stored: String,
+    pub(crate) truncated: bool,
 }
 
 /// How far back from the precut a cut may move to land on whitespace, so as
@@ -297,7 +308,12 @@ const WHITESPACE_WINDOW: usize = 256;
 
 /// Text is cut to a few times its limit first (`limits::precut`); scrubbing
 /// and parsing see only that.
-fn bounded_text(text: &str, limit: usize, scrubber: &Scrubber, is_stack: bool) -> BoundedText {
+pub(crate) fn bounded_text(
+    text: &str,
+    limit: usize,
+    scrubber: &Scrubber,
+    is_stack: bool,
+) -> BoundedText {
     let text: Cow<'_, str> = if text.contains('\0') {
         Cow::Owned(text.replace('\0', "\u{FFFD}"))
     } else {

@@ -6,9 +6,14 @@
 //! `group_by`; `$1` is the evaluation's time. Counts are kept per minute, so
 //! a window covers whole minutes: the current one so far, and the
 //! `window_size` of minutes before it (evaluated on a minute's boundary, just
-//! the `window_size` before it). Ignored issues count only towards rules
-//! that name them (`issue_id`): ignoring an issue is how a team stops it
-//! paging.
+//! the `window_size` before it). Counts are the per-minute rollups
+//! (`resolution = 'minute'`) plus what is still queued: the evaluator folds
+//! first, but while another fold (`tick()`'s) holds the fold's lock its own
+//! returns at once, and the events that fold is moving are visible only in
+//! the queue until it commits. Log lines not rolled up yet are counted by
+//! `observe.log_counts_since()`.
+//! Ignored issues count only towards rules that name them (`issue_id`):
+//! ignoring an issue is how a team stops it paging.
 
 use std::collections::BTreeMap;
 
@@ -40,7 +45,8 @@ fn error_events_sql() -> String {
         "select r.id, {GROUP_LABELS} as labels, sum(c.events)::float8
            from observe.alert_rules r
            join observe.event_counts c
-             on c.bucket >= date_trunc('minute', $1) - r.window_size and c.bucket < $1 and c.slot = 0
+             on c.resolution = 'minute'
+            and c.bucket >= date_trunc('minute', $1) - r.window_size and c.bucket < $1
            join observe.issue_groups g on g.id = c.issue_id
           where r.enabled and r.kind = 'threshold' and r.metric = $2 and r.match = '{{}}'
             and {EVENT_FILTERS}
@@ -69,7 +75,9 @@ select r.id, jsonb_strip_nulls(jsonb_build_object(
    and (g.status <> 'ignored' or g.id = r.issue_id)
  group by r.id, 2";
 
-/// Users whose events of the rule's issues were counted in the window.
+/// Users whose events of the rule's issues were counted in the window: last
+/// seen in it, first seen before its end (exact when evaluating the present,
+/// which is when the last event of a user seen in the window is in it).
 const AFFECTED_USERS: &str = "
 select r.id, jsonb_strip_nulls(jsonb_build_object(
            'service', case when 'service' = any(r.group_by) then g.service end,
@@ -77,7 +85,10 @@ select r.id, jsonb_strip_nulls(jsonb_build_object(
            'issue_id', case when 'issue_id' = any(r.group_by) then g.id::text end)) as labels,
        count(distinct (u.issue_id, u.user_hash))::float8
   from observe.alert_rules r
-  join observe.issue_users u on u.first_seen >= date_trunc('minute', $1) - r.window_size and u.first_seen < $1
+  join (select issue_id, user_hash, first_seen, last_seen from observe.issue_users
+        union all
+        select issue_id, user_hash, counted_at, counted_at from observe.count_queue where user_hash is not null) u
+    on u.last_seen >= date_trunc('minute', $1) - r.window_size and u.first_seen < $1
   join observe.issue_groups g on g.id = u.issue_id
  where r.enabled and r.kind = 'threshold' and r.metric = 'affected_users'
    and (r.service is null or g.service = r.service)
@@ -85,6 +96,69 @@ select r.id, jsonb_strip_nulls(jsonb_build_object(
    and (r.issue_id is null or g.id = r.issue_id)
    and (g.status <> 'ignored' or g.id = r.issue_id)
  group by r.id, 2";
+
+/// Log lines per service, environment and level (at least the rule's), from
+/// the per-minute log counts, read once for the longest window of them all.
+const LOG_EVENTS: &str = "
+with counts as (
+    select * from observe.log_counts_since(
+        (select min(date_trunc('minute', $1) - r.window_size)
+           from observe.alert_rules r
+          where r.enabled and r.kind = 'threshold' and r.metric = $2 and r.match = '{}'))
+)
+select r.id, jsonb_strip_nulls(jsonb_build_object(
+           'service', case when 'service' = any(r.group_by) then c.service end,
+           'environment', case when 'environment' = any(r.group_by) then nullif(c.environment, '') end,
+           'level', case when 'level' = any(r.group_by) then c.level::text end)) as labels,
+       sum(c.events)::float8
+  from observe.alert_rules r
+  join counts c on c.bucket >= date_trunc('minute', $1) - r.window_size and c.bucket < $1
+ where r.enabled and r.kind = 'threshold' and r.metric = $2 and r.match = '{}'
+   and (r.service is null or c.service = r.service)
+   and (r.environment is null or c.environment = r.environment)
+   and (r.level is null or c.level >= r.level)
+ group by r.id, 2";
+
+/// Rules with a `match` count the log lines whose context holds it, read
+/// from the window's lines (BRIN on `logged_at`).
+const MATCHED_LOG_EVENTS: &str = "
+select r.id, jsonb_strip_nulls(jsonb_build_object(
+           'service', case when 'service' = any(r.group_by) then l.service end,
+           'environment', case when 'environment' = any(r.group_by) then l.environment end,
+           'level', case when 'level' = any(r.group_by) then l.level::text end)) as labels,
+       count(*)::float8
+  from observe.alert_rules r
+  join observe.logs l on l.logged_at >= date_trunc('minute', $1) - r.window_size and l.logged_at < $1
+ where r.enabled and r.kind = 'threshold' and r.metric = $2 and r.match <> '{}'
+   and l.context @> r.match
+   and (r.service is null or l.service = r.service)
+   and (r.environment is null or l.environment = r.environment)
+   and (r.level is null or l.level >= r.level)
+ group by r.id, 2";
+
+/// Failed requests over requests, as middleware reported them, per service,
+/// environment and route (`match` `{"route": …}` picks one). A label set
+/// with no requests in the window is no observation: its rate is unknown,
+/// not zero.
+const ERROR_RATE: &str = "
+select r.id, jsonb_strip_nulls(jsonb_build_object(
+           'service', case when 'service' = any(r.group_by) then c.service end,
+           'environment', case when 'environment' = any(r.group_by) then nullif(c.environment, '') end,
+           'route', case when 'route' = any(r.group_by) then nullif(c.route, '') end)) as labels,
+       sum(c.errors)::float8 / sum(c.requests)
+  from observe.alert_rules r
+  join (select service, environment, route, bucket, requests, errors
+          from observe.request_counts where resolution = 'minute'
+        union all
+        select service, environment, route, date_trunc('minute', at, 'UTC'), requests, errors
+          from observe.request_queue) c
+    on c.bucket >= date_trunc('minute', $1) - r.window_size and c.bucket < $1
+ where r.enabled and r.kind = 'threshold' and r.metric = $2
+   and (r.service is null or c.service = r.service)
+   and (r.environment is null or c.environment = r.environment)
+   and (r.match ->> 'route' is null or c.route = r.match ->> 'route')
+ group by r.id, 2
+having sum(c.requests) > 0";
 
 /// Health checks down now (the window does not apply: a check is up or down
 /// by its own thresholds), optionally one check by `match` `{"check": name}`.
@@ -155,7 +229,11 @@ pub fn observe(
             Metric::AffectedUsers => run(client, AFFECTED_USERS, metric)?,
             Metric::HealthFailures => run(client, HEALTH_FAILURES, metric)?,
             Metric::WebVitalP75 => run(client, WEB_VITAL_P75, metric)?,
-            Metric::LogEvents | Metric::ErrorRate => {}
+            Metric::LogEvents => {
+                run(client, LOG_EVENTS, metric)?;
+                run(client, MATCHED_LOG_EVENTS, metric)?;
+            }
+            Metric::ErrorRate => run(client, ERROR_RATE, metric)?,
         }
     }
     Ok(observed)

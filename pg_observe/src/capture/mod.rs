@@ -126,6 +126,19 @@ pub fn spend_untrusted_budget(
     Ok(verdict.err().map(|reason| reason.as_str()))
 }
 
+/// Spends an untrusted writer's per-minute budgets on something stored
+/// besides an event (a log line, a request count); false when a budget is
+/// spent, which is counted as a drop like an event's.
+pub fn spend_budget(
+    client: &mut pgrx::spi::SpiClient<'_>,
+    role: &str,
+    wanted: pg_observe_core::budget::Amounts,
+) -> pgrx::spi::SpiResult<bool> {
+    plans::with_plans(client, |client, plans| {
+        budgets::spend(client, plans, role, store::backend_slot(), wanted).map(|v| v.is_ok())
+    })?
+}
+
 /// Bound on each of capture's backend-local maps; past it a map starts over.
 const CACHE_ENTRIES: usize = 10_000;
 

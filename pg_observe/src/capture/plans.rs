@@ -63,10 +63,10 @@ on conflict do nothing";
 /// there is to do.
 ///
 /// Parameters: $1 issue, $2 environment ('' for none), $3 release ('' for
-/// none), $4 occurred_at, $5 user hash.
+/// none), $4 occurred_at, $5 user hash, $6 the event's level.
 const QUEUE_COUNT: &str = "
-insert into observe.count_queue (issue_id, counted_at, environment, release, occurred_at, user_hash)
-values ($1, now(), $2, $3, $4, $5)";
+insert into observe.count_queue (issue_id, counted_at, environment, release, occurred_at, user_hash, level)
+values ($1, now(), $2, $3, $4, $5, $6::observe.level)";
 
 /// Any other event, in one statement, so one snapshot and one executor run
 /// serve the issue read, the count and the stored event. Every write hangs
@@ -82,19 +82,19 @@ with issue as (
       from observe.issue_groups
      where id = $1
 ), queued as (
-    insert into observe.count_queue (issue_id, counted_at, environment, release, occurred_at, user_hash)
-    select id, now(), $2, $3, $4, $5 from issue
+    insert into observe.count_queue (issue_id, counted_at, environment, release, occurred_at, user_hash, level)
+    select id, now(), $2, $3, $4, $5, $6::observe.level from issue
     returning 1
 )";
 
-/// $6.. the event's columns (following the count parameters).
+/// $7.. the event's columns (following the count parameters).
 const RECORD_STORED: &str = "
 , stored as (
     insert into observe.events
            (id, issue_id, occurred_at, level, service, environment, release, exception_type, message,
             stack, context, request, tags, user_ref, request_id, unhandled, sample_rate, flags,
             writer_role)
-    select $6, id, $4, $7::observe.level, $8, nullif($2, ''), nullif($3, ''), $9, $10,
+    select $7, id, $4, $6::observe.level, $8, nullif($2, ''), nullif($3, ''), $9, $10,
            $11, $12, $13, $14, $15, $16, $17, $18, $19, $20
       from issue
     returning 1
@@ -104,10 +104,9 @@ const RECORD_RESULT: &str = "
 select status, level, resolved_in_release, ignored_until, ignore_until_count, status_changed_at
   from issue";
 
-const COUNT_ARGS: [PgBuiltInOids; 5] = [INT8, TEXT, TEXT, TIMESTAMPTZ, INT8];
-const STORED_ARGS: [PgBuiltInOids; 15] = [
-    UUID, TEXT, TEXT, TEXT, TEXT, TEXT, JSONB, JSONB, JSONB, TEXT, TEXT, BOOL, FLOAT4, TEXT_ARRAY,
-    TEXT,
+const COUNT_ARGS: [PgBuiltInOids; 6] = [INT8, TEXT, TEXT, TIMESTAMPTZ, INT8, TEXT];
+const STORED_ARGS: [PgBuiltInOids; 14] = [
+    UUID, TEXT, TEXT, TEXT, TEXT, JSONB, JSONB, JSONB, TEXT, TEXT, BOOL, FLOAT4, TEXT_ARRAY, TEXT,
 ];
 
 fn record_sql(stored: bool) -> String {
@@ -132,7 +131,7 @@ fn record_args(stored: bool) -> Vec<PgBuiltInOids> {
 const MINUTE_EVENTS: &str = "
 select coalesce(sum(events), 0)::bigint
   from observe.issue_counts
- where issue_id = $1 and bucket = date_trunc('minute', now())";
+ where issue_id = $1 and resolution = 'minute' and bucket = date_trunc('minute', now(), 'UTC')";
 
 /// When two releases of a service became known to trusted sources
 /// (`observe.release_known_since`): an untrusted writer's made-up release

@@ -73,6 +73,7 @@ pub fn store(
         with_plans(client, |client, plans| {
             let id = store_with(client, plans, event, writer, id)?;
             fold::fold_if_stale(client, plans)?;
+            crate::partitions::create_ahead_now_and_then(client)?;
             Ok(id)
         })?
     })
@@ -239,7 +240,7 @@ fn apply_issue_state(
     apply_lifecycle(client, plans, incoming, issue_id, recorded)
 }
 
-/// The count statement's parameters ($1 to $5).
+/// The count statement's parameters ($1 to $6).
 fn count_args(event: &ProcessedEvent, issue_id: i64) -> Vec<DatumWithOid<'_>> {
     vec![
         issue_id.into(),
@@ -247,6 +248,7 @@ fn count_args(event: &ProcessedEvent, issue_id: i64) -> Vec<DatumWithOid<'_>> {
         event.release.as_deref().unwrap_or("").into(),
         to_pg(event.occurred_at).into(),
         event.user_hash.into(),
+        event.level.as_str().into(),
     ]
 }
 
@@ -291,7 +293,6 @@ fn record_event(
         let flags: Vec<&str> = event.flags.iter().map(|f| f.as_str()).collect();
         args.extend([
             incoming.id.into(),
-            event.level.as_str().into(),
             event.service.as_deref().into(),
             event.exception_type.as_deref().into(),
             event.message.as_str().into(),

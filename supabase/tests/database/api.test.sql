@@ -2,7 +2,7 @@
 -- argument types and return type, who it runs as, its volatility, and the
 -- tables, views and types analysts query.
 begin;
-select plan(120);
+select plan(149);
 
 select has_schema('observe', 'schema observe exists');
 
@@ -17,6 +17,9 @@ select functions_are('observe', array[
     'enqueue_notification', 'claim_notifications', 'complete_notification', 'fail_notification',
     'pending_notifications', 'record_delivery', 'configure_dispatch', 'ring_dispatch',
     'record_deploy_event', 'deploy_state_after', 'scrub_payload',
+    'log', 'log_batch', 'record_requests', 'maintain', 'set_retention', 'log_counts_since', 'top_issues',
+    'create_issue_summary', 'roll_issue_windows', 'day_partitioned', 'write_horizon', 'create_day_partition',
+    'create_partitions_ahead', 'rescue_default_rows', 'drop_expired_partitions', 'roll_up_logs', 'expire_rows',
     'create_alert_rule', 'update_alert_rule', 'delete_alert_rule', 'evaluate_alerts', 'silence',
     'expire_silence', 'silence_matches', 'fire_event_rules', 'issue_activity_fires_rules',
     'schedule_jobs', 'unschedule_jobs',
@@ -38,6 +41,20 @@ select has_function('observe', 'log_error', array['jsonb']);
 select function_returns('observe', 'log_error', array['jsonb'], 'uuid');
 select has_function('observe', 'log_errors', array['jsonb']);
 select function_returns('observe', 'log_errors', array['jsonb'], 'integer');
+
+-- Logs and request counts
+select has_function('observe', 'log', array['text', 'text', 'text', 'text', 'jsonb', 'text']);
+select function_returns('observe', 'log', array['text', 'text', 'text', 'text', 'jsonb', 'text'], 'void');
+select has_function('observe', 'log_batch', array['jsonb']);
+select function_returns('observe', 'log_batch', array['jsonb'], 'integer');
+select has_function('observe', 'record_requests',
+    array['text', 'bigint', 'bigint', 'text', 'text', 'timestamp with time zone']);
+select function_returns('observe', 'record_requests',
+    array['text', 'bigint', 'bigint', 'text', 'text', 'timestamp with time zone'], 'void');
+select has_function('observe', 'log_counts_since', array['timestamp with time zone']);
+select function_returns('observe', 'log_counts_since', array['timestamp with time zone'], 'setof record');
+select has_function('observe', 'top_issues', array['interval', 'integer']);
+select function_returns('observe', 'top_issues', array['interval', 'integer'], 'setof record');
 
 -- Server-side capture
 select has_function('observe', 'capture_stats', array[]::text[]);
@@ -66,6 +83,10 @@ select has_function('observe', 'tick', array[]::text[]);
 select function_returns('observe', 'tick', array[]::text[], 'jsonb');
 select has_function('observe', 'fold_counts', array[]::text[]);
 select function_returns('observe', 'fold_counts', array[]::text[], 'bigint');
+select has_function('observe', 'maintain', array[]::text[]);
+select function_returns('observe', 'maintain', array[]::text[], 'jsonb');
+select has_function('observe', 'set_retention', array['text', 'interval']);
+select function_returns('observe', 'set_retention', array['text', 'interval'], 'observe.retention');
 select has_function('observe', 'schedule_tick', array['text']);
 select function_returns('observe', 'schedule_tick', array['text'], 'bigint');
 select has_function('observe', 'grant_supabase_roles', array[]::text[]);
@@ -139,6 +160,14 @@ select is_definer('observe', 'log_error',
     array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone', 'boolean']);
 select is_definer('observe', 'log_error', array['jsonb']);
 select is_definer('observe', 'log_errors', array['jsonb']);
+select is_definer('observe', 'log', array['text', 'text', 'text', 'text', 'jsonb', 'text']);
+select is_definer('observe', 'log_batch', array['jsonb']);
+select is_definer('observe', 'record_requests',
+    array['text', 'bigint', 'bigint', 'text', 'text', 'timestamp with time zone']);
+select is_definer('observe', 'maintain', array[]::text[]);
+select is_definer('observe', 'set_retention', array['text', 'interval']);
+select isnt_definer('observe', 'top_issues', array['interval', 'integer']);
+select isnt_definer('observe', 'log_counts_since', array['timestamp with time zone']);
 select is_definer('observe', 'resolve_issue', array['bigint', 'text']);
 select is_definer('observe', 'ignore_issue', array['bigint', 'timestamp with time zone', 'bigint']);
 select is_definer('observe', 'reopen_issue', array['bigint']);
@@ -166,15 +195,25 @@ select volatility_is('observe', 'log_error', array['jsonb'], 'volatile');
 select volatility_is('observe', 'log_errors', array['jsonb'], 'volatile');
 
 -- Tables
-select tables_are('observe', array[
-    'issue_groups', 'issue_hashes', 'issue_counts', 'count_queue', 'fold_state', 'issue_users',
-    'issue_ignore_counts', 'events', 'issue_activity', 'role_privileges', 'ingest_budgets',
-    'ingest_usage', 'ingest_drop_counts', 'known_releases', 'installation',
-    'notifications', 'dispatch_config', 'deployments', 'deployment_events',
-    'alert_rules', 'alerts', 'alert_events', 'alert_groups', 'silences',
-    'health_checks', 'health_results', 'health_transitions', 'health_probes', 'web_vitals', 'csp_reports',
-    'projects', 'project_keys', 'sentry_event_ids', 'sentry_item_counts'
-], 'observe holds exactly the documented tables');
+-- Partitions (events_p20261130, events_default, …) are made by the day and
+-- are not part of the API.
+select set_eq(
+    $$select c.relname::text from pg_class c
+       where c.relnamespace = 'observe'::regnamespace and c.relkind in ('r', 'p') and not c.relispartition$$,
+    array[
+        'issue_groups', 'issue_hashes', 'issue_counts', 'count_queue', 'fold_state', 'issue_users',
+        'issue_ignore_counts', 'events', 'issue_activity', 'role_privileges', 'ingest_budgets',
+        'ingest_usage', 'ingest_drop_counts', 'known_releases', 'installation',
+        'notifications', 'dispatch_config', 'deployments', 'deployment_events',
+        'issue_summary', 'service_counts', 'request_queue', 'request_counts', 'logs', 'log_counts',
+        'log_rollup', 'retention',
+        'alert_rules', 'alerts', 'alert_events', 'alert_groups', 'silences',
+        'health_checks', 'health_results', 'health_transitions', 'health_probes', 'web_vitals', 'csp_reports',
+        'projects', 'project_keys', 'sentry_event_ids', 'sentry_item_counts'
+    ],
+    'observe holds exactly the documented tables');
+select is_partitioned('observe', 'events', 'events are partitioned (by day)');
+select is_partitioned('observe', 'logs', 'logs are partitioned (by day)');
 select has_table('observe', 'issue_groups', 'table observe.issue_groups');
 select has_table('observe', 'issue_hashes', 'table observe.issue_hashes');
 select has_table('observe', 'issue_counts', 'table observe.issue_counts');
@@ -187,10 +226,15 @@ select has_table('observe', 'issue_activity', 'table observe.issue_activity');
 select has_table('observe', 'notifications', 'table observe.notifications');
 select has_table('observe', 'deployments', 'table observe.deployments');
 select has_table('observe', 'deployment_events', 'table observe.deployment_events');
+select has_table('observe', 'issue_summary', 'table observe.issue_summary');
+select has_table('observe', 'service_counts', 'table observe.service_counts');
+select has_table('observe', 'request_counts', 'table observe.request_counts');
+select has_table('observe', 'log_counts', 'table observe.log_counts');
+select has_table('observe', 'retention', 'table observe.retention');
 
 -- Views
 select views_are('observe', array['issues', 'issue_overview', 'recent_errors', 'error_rate', 'releases', 'event_counts',
-    'writer_trust', 'ingest_drops', 'dead_notifications', 'deployments_overview', 'active_alerts',
+    'writer_trust', 'ingest_drops', 'dead_notifications', 'deployments_overview', 'log_volume', 'active_alerts',
     'health_status', 'uptime', 'health_failures', 'web_vitals_p75', 'csp_violations', 'sentry_items'],
     'observe holds exactly the documented views');
 select has_view('observe', 'issues', 'view observe.issues');
@@ -201,6 +245,7 @@ select has_view('observe', 'releases', 'view observe.releases');
 select has_view('observe', 'event_counts', 'view observe.event_counts');
 select has_view('observe', 'dead_notifications', 'view observe.dead_notifications');
 select has_view('observe', 'deployments_overview', 'view observe.deployments_overview');
+select has_view('observe', 'log_volume', 'view observe.log_volume');
 
 -- Types
 select has_type('observe', 'level', 'type observe.level');

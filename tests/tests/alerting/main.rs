@@ -51,9 +51,9 @@ pub async fn issue(db: &TestDb, service: &str, level: &str) -> i64 {
 pub async fn count(db: &TestDb, issue: i64, minutes: i64, events: i64) {
     db.client
         .batch_execute(&format!(
-            "insert into observe.issue_counts (issue_id, bucket, environment, release, slot, events, first_seen, last_seen)
-             values ({issue}, date_trunc('minute', {m}), 'production', '', 0, {events}, {m}, {m})
-             on conflict (issue_id, bucket, environment, release, slot)
+            "insert into observe.issue_counts (issue_id, resolution, bucket, environment, release, events, first_seen, last_seen)
+             values ({issue}, 'minute', date_trunc('minute', {m}), 'production', '', {events}, {m}, {m})
+             on conflict (issue_id, resolution, bucket, environment, release)
              do update set events = observe.issue_counts.events + excluded.events",
             m = at(minutes)
         ))

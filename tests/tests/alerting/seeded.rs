@@ -78,6 +78,11 @@ async fn the_seeded_rules_fire_on_the_demo_data() {
             .all(|s| s != "api"),
         "an ignored issue does not page"
     );
+    // Billing fails 28 of 400 requests a minute (7 %); web and api under 1 %.
+    assert_eq!(
+        labelled(&db, "error_rate_high", "firing", "service").await,
+        BTreeSet::from(["billing".to_owned()])
+    );
     let stripe = rule_id(&db, "stripe_webhook_failures").await;
     let value: f64 = db
         .client

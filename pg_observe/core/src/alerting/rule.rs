@@ -360,6 +360,29 @@ impl RuleArgs {
                 }
             }
         }
+        // Log lines and request counts belong to no issue, and request
+        // counts know only their route: a filter they cannot apply would
+        // silently watch everything.
+        if matches!(metric, Metric::LogEvents | Metric::ErrorRate) && self.issue_id.is_some() {
+            return Err(refuse(
+                "issue_id",
+                format!("does not apply to {metric}, which counts no issue"),
+            ));
+        }
+        if metric == Metric::ErrorRate {
+            if matches.keys().any(|k| k != "route") {
+                return Err(refuse(
+                    "match",
+                    "error_rate matches only {\"route\": …}, what middleware records",
+                ));
+            }
+            if level.is_some() {
+                return Err(refuse(
+                    "level",
+                    "does not apply to error_rate: requests have none",
+                ));
+            }
+        }
         let recipients = self.recipients.unwrap_or_default();
         if recipients.len() > MAX_RECIPIENTS {
             return Err(refuse(
@@ -662,6 +685,30 @@ mod tests {
                     ..args()
                 },
                 "match",
+            ),
+            (
+                RuleArgs {
+                    metric: Some("log_events".into()),
+                    issue_id: Some(7),
+                    ..args()
+                },
+                "issue_id",
+            ),
+            (
+                RuleArgs {
+                    metric: Some("error_rate".into()),
+                    matches: Some(json!({"webhook": "stripe"})),
+                    ..args()
+                },
+                "match",
+            ),
+            (
+                RuleArgs {
+                    metric: Some("error_rate".into()),
+                    level: Some("error".into()),
+                    ..args()
+                },
+                "level",
             ),
         ];
         for (args, argument) in table {

@@ -19,6 +19,7 @@ use serde_json::{Map, Value};
 use crate::limits::JsonLimitReport;
 use crate::stack::Stack;
 
+pub(crate) use error::json_type_name;
 pub use error::{EventError, EventErrorKind, Shown};
 pub use id::uuid_v7;
 pub use json::{
@@ -27,7 +28,8 @@ pub use json::{
 };
 pub use legacy::{legacy_is_critical, Severity};
 pub use level::Level;
-pub use validate::{MAX_TAGS, MAX_TAG_KEY, MAX_TAG_VALUE};
+pub(crate) use validate::{environment, identifier};
+pub use validate::{MAX_ENVIRONMENT, MAX_IDENTIFIER, MAX_SERVICE, MAX_TAGS, MAX_TAG_KEY, MAX_TAG_VALUE};
 
 /// A validated event, before scrubbing, limits and grouping.
 #[derive(Debug, Clone, PartialEq)]

@@ -24,13 +24,7 @@ pub(super) fn event(event: &EventInput) -> Result<(), EventError> {
         identifier("service", service, MAX_SERVICE)?;
     }
     if let Some(environment) = &event.environment {
-        identifier("environment", environment, MAX_ENVIRONMENT)?;
-        if environment.contains(|c: char| c.is_whitespace() || c == '/') {
-            return Err(EventError::invalid(
-                "environment",
-                "must not contain whitespace or '/' (documented values: development, staging, production, preview)",
-            ));
-        }
+        self::environment(environment)?;
     }
     if let Some(release) = &event.release {
         identifier("release", release, MAX_RELEASE)?;
@@ -57,7 +51,20 @@ pub(super) fn event(event: &EventInput) -> Result<(), EventError> {
     Ok(())
 }
 
-fn identifier(field: &str, value: &str, max_chars: usize) -> Result<(), EventError> {
+/// The environment rule every capture form shares (logs and request counts
+/// too): an identifier without whitespace or '/'.
+pub(crate) fn environment(environment: &str) -> Result<(), EventError> {
+    identifier("environment", environment, MAX_ENVIRONMENT)?;
+    if environment.contains(|c: char| c.is_whitespace() || c == '/') {
+        return Err(EventError::invalid(
+            "environment",
+            "must not contain whitespace or '/' (documented values: development, staging, production, preview)",
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn identifier(field: &str, value: &str, max_chars: usize) -> Result<(), EventError> {
     if value.trim().is_empty() {
         return Err(EventError::invalid(field, "must not be empty"));
     }

@@ -1,0 +1,241 @@
+//! The SQL log API: `observe.log` and `observe.log_batch` (all or nothing).
+//! SECURITY DEFINER with a pinned search_path, like capture: callers need
+//! EXECUTE, never a table privilege. A line costs one insert into the day's
+//! partition of `observe.logs`; its counts are rolled up later
+//! (ARCHITECTURE.md, "Storage and retention").
+
+use std::cell::OnceCell;
+
+use pg_observe_core::budget::Amounts;
+use pg_observe_core::event::Level;
+use pg_observe_core::lifecycle::Writer;
+use pg_observe_core::limits::precut;
+use pg_observe_core::log_entry::{
+    batch_len, field_read_bound, field_read_depth, is_known_field, not_a_batch, process_log,
+    LogError, LogInput, ProcessedLog,
+};
+use pgrx::pg_sys::{PgBuiltInOids, PgOid};
+use pgrx::prelude::*;
+use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiResult};
+use pgrx::JsonB;
+use serde_json::{Map, Value};
+
+use crate::capture::{current_writer, spend_budget, CaptureError};
+use crate::errors::{raise_capture_error, raise_log_error};
+use crate::jsonb::{Node, RawJsonb};
+use crate::settings;
+
+const INSERT_LINE: &str = "
+insert into observe.logs (level, service, environment, message, context, request_id, flags, writer_role)
+values ($1::observe.level, $2, $3, $4, $5, $6, $7, $8)";
+
+thread_local! {
+    /// Planned on the backend's first line and kept, as capture's plans are.
+    static INSERT_PLAN: OnceCell<OwnedPreparedStatement> = const { OnceCell::new() };
+}
+
+/// Records one log line.
+#[pg_extern(schema = "observe", volatile, parallel_unsafe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn log(
+    message: Option<&str>,
+    level: default!(Option<&str>, "'info'"),
+    service: default!(Option<&str>, "NULL"),
+    environment: default!(Option<&str>, "NULL"),
+    context: default!(Option<RawJsonb>, "'{}'"),
+    request_id: default!(Option<&str>, "NULL"),
+) {
+    let Some(message) = message else {
+        raise_log_error(LogError::Missing {
+            field: "message".into(),
+        });
+    };
+    let mut line = LogInput::new(message);
+    if let Some(level) = level {
+        line.level = level
+            .parse::<Level>()
+            .unwrap_or_else(|e| raise_log_error(e.into()));
+    }
+    line.service = service.map(str::to_owned);
+    line.environment = environment.map(str::to_owned);
+    line.request_id = request_id.map(str::to_owned);
+    if let Some(context) = context {
+        let root = context.root();
+        if !root.is_object() {
+            raise_log_error(LogError::WrongType {
+                field: "context".into(),
+                expected: "an object",
+                found: root.type_name(),
+            });
+        }
+        let limits = settings::limits();
+        let read = root.bounded(precut(limits.context_bytes), limits.context_depth);
+        line.context_cut = read.report;
+        if let Value::Object(map) = read.value {
+            line.context = map;
+        }
+    }
+    store(vec![line], false);
+}
+
+/// Records a JSON array of log lines, all or nothing; returns how many.
+#[pg_extern(schema = "observe", volatile, parallel_unsafe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn log_batch(entries: Option<RawJsonb>) -> i32 {
+    let entries = entries.unwrap_or_else(|| {
+        raise_log_error(LogError::Missing {
+            field: "entries".into(),
+        })
+    });
+    let root = entries.root();
+    if !root.is_array() {
+        raise_log_error(not_a_batch(root.type_name()));
+    }
+    batch_len(root.len()).unwrap_or_else(|e| raise_log_error(e));
+    let mut lines = Vec::with_capacity(root.len());
+    let mut failed = None;
+    root.elements(|element| match line_from_json(&element) {
+        Ok(line) => {
+            lines.push(line);
+            true
+        }
+        Err(source) => {
+            failed = Some(LogError::InBatch {
+                index: lines.len(),
+                source: Box::new(source),
+            });
+            false
+        }
+    });
+    if let Some(error) = failed {
+        raise_log_error(error);
+    }
+    store(lines, true)
+}
+
+/// One element of a batch, read field by field with each field's bound, as
+/// `log_errors` reads events.
+fn line_from_json(root: &Node<'_>) -> Result<LogInput, LogError> {
+    if !root.is_object() {
+        return Err(LogError::WrongType {
+            field: "entry".into(),
+            expected: "an object",
+            found: root.type_name(),
+        });
+    }
+    let limits = settings::limits();
+    let mut fields = Map::new();
+    let mut context_cut = Default::default();
+    root.members(|name, value| {
+        if !is_known_field(&name) {
+            fields.insert(name, Value::Null);
+            return false;
+        }
+        let read = value.bounded(
+            field_read_bound(&name, &limits),
+            field_read_depth(&name, &limits),
+        );
+        if name == "context" {
+            context_cut = read.report;
+        }
+        fields.insert(name, read.value);
+        true
+    });
+    let mut line = LogInput::from_json(&Value::Object(fields))?;
+    line.context_cut = context_cut;
+    Ok(line)
+}
+
+/// Processes every line first (a bad one refuses the call, naming its index
+/// in a batch), then inserts them; an untrusted writer's lines spend its
+/// per-minute budgets, and lines beyond them are dropped and counted.
+fn store(lines: Vec<LogInput>, batch: bool) -> i32 {
+    if let Err(e) = crate::version::ensure_current() {
+        raise_capture_error(e);
+    }
+    let scrubber = settings::scrubber().unwrap_or_else(|e| raise_capture_error(e.into()));
+    let limits = settings::limits();
+    let service = settings::default_service();
+    let environment = settings::default_environment();
+    let processed = lines
+        .into_iter()
+        .enumerate()
+        .map(|(index, mut line)| {
+            if line.environment.is_none() {
+                line.environment.clone_from(&environment);
+            }
+            process_log(line, &service, &scrubber, &limits).map_err(|source| {
+                if batch {
+                    LogError::InBatch {
+                        index,
+                        source: Box::new(source),
+                    }
+                } else {
+                    source
+                }
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap_or_else(|e| raise_log_error(e));
+    let writer = current_writer();
+    let stored = Spi::connect_mut(|client| -> SpiResult<()> {
+        for line in &processed {
+            if writer.trust == Writer::Untrusted {
+                let wanted = Amounts {
+                    new_issues: 0,
+                    events: 1,
+                    bytes: stored_bytes(line),
+                };
+                if !spend_budget(client, &writer.name, wanted)? {
+                    continue;
+                }
+            }
+            insert(client, line, &writer.name)?;
+        }
+        crate::partitions::create_ahead_now_and_then(client)
+    });
+    if let Err(e) = stored {
+        raise_capture_error(CaptureError::Storage(e));
+    }
+    processed.len() as i32
+}
+
+fn insert(client: &mut SpiClient<'_>, line: &ProcessedLog, writer: &str) -> SpiResult<()> {
+    let flags: Vec<&str> = line.flags.iter().map(|f| f.as_str()).collect();
+    let args = [
+        line.level.as_str().into(),
+        line.service.as_str().into(),
+        line.environment.as_deref().into(),
+        line.message.as_str().into(),
+        JsonB(line.context.clone()).into(),
+        line.request_id.as_deref().into(),
+        flags.into(),
+        writer.into(),
+    ];
+    INSERT_PLAN.with(|cell| {
+        if cell.get().is_none() {
+            let types: Vec<PgOid> = [
+                PgBuiltInOids::TEXTOID,
+                PgBuiltInOids::TEXTOID,
+                PgBuiltInOids::TEXTOID,
+                PgBuiltInOids::TEXTOID,
+                PgBuiltInOids::JSONBOID,
+                PgBuiltInOids::TEXTOID,
+                PgBuiltInOids::TEXTARRAYOID,
+                PgBuiltInOids::TEXTOID,
+            ]
+            .into_iter()
+            .map(PgOid::from)
+            .collect();
+            let plan = client.prepare_mut(INSERT_LINE, &types)?.keep();
+            let _ = cell.set(plan);
+        }
+        let plan = cell.get().expect("the plan was just prepared");
+        client.update(plan, None, &args).map(drop)
+    })
+}
+
+/// What a line costs an untrusted writer's byte budget.
+fn stored_bytes(line: &ProcessedLog) -> i64 {
+    (line.message.len() + serde_json::to_string(&line.context).map_or(0, |s| s.len())) as i64
+}
