@@ -247,6 +247,10 @@ create index events_issue_id_occurred_at_idx on observe.events (issue_id, occurr
 -- BRIN: events arrive roughly in time order, and a BRIN index costs next to
 -- nothing per insert where a second btree would cost a page write.
 create index events_occurred_at_idx on observe.events using brin (occurred_at);
+-- Alert rules with a `match` read the events received in their window
+-- (pg_observe/src/alerting/metrics.rs); within a day's partition, BRIN
+-- finds those minutes for as little as the index above costs.
+create index events_received_at_idx on observe.events using brin (received_at);
 -- The last resort: an event whose day has no partition yet waits here until
 -- observe.maintain() moves it into its own.
 create table observe.events_default partition of observe.events default;

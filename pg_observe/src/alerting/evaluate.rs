@@ -85,9 +85,22 @@ fn evaluate_alerts(at: default!(Option<TimestampWithTimeZone>, "now()")) -> Json
                 &critical,
                 at,
             );
-            changes += persist::save_alerts(client, *id, updates, at)?;
-            queued +=
-                persist::save_groups(client, *id, rule, &decided, updates, issue_url.as_deref())?;
+            changes += persist::save_alerts(
+                client,
+                *id,
+                updates,
+                alerts.get(id).unwrap_or(&empty_alerts),
+                at,
+            )?;
+            queued += persist::save_groups(
+                client,
+                *id,
+                rule,
+                &decided,
+                groups.get(id).unwrap_or(&empty_groups),
+                updates,
+                issue_url.as_deref(),
+            )?;
             firing += updates
                 .iter()
                 .filter(|u| u.alert.state == pg_observe_core::alerting::state::AlertState::Firing)

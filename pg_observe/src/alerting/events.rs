@@ -122,9 +122,17 @@ fn fire_event_rules(issue_id: i64, activity: &str) -> i32 {
                 .filter(|g| g.key == updates.last().map_or("", |u| u.group_key.as_str()))
                 .collect();
             let this = updates.split_off(updates.len() - 1);
-            persist::save_alerts(client, *id, &this, now)?;
+            persist::save_alerts(client, *id, &this, &persist::RuleAlerts::new(), now)?;
             updates.extend(this);
-            persist::save_groups(client, *id, rule, &decided, &updates, issue_url.as_deref())?;
+            persist::save_groups(
+                client,
+                *id,
+                rule,
+                &decided,
+                &rule_groups,
+                &updates,
+                issue_url.as_deref(),
+            )?;
             fired += 1;
         }
         Ok(fired)

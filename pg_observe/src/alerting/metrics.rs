@@ -25,140 +25,205 @@ use pgrx::spi::{SpiClient, SpiResult};
 use pgrx::JsonB;
 use serde_json::Value;
 
-/// The labels a rule's `group_by` keeps, as JSON, from columns named like
-/// them; labels the rule does not group by are left out.
-const GROUP_LABELS: &str = "jsonb_strip_nulls(jsonb_build_object(
-        'service', case when 'service' = any(r.group_by) then g.service end,
-        'environment', case when 'environment' = any(r.group_by) then nullif(c.environment, '') end,
-        'level', case when 'level' = any(r.group_by) then g.level::text end,
-        'issue_id', case when 'issue_id' = any(r.group_by) then g.id::text end))";
-
-/// Filters every error-event metric shares.
-const EVENT_FILTERS: &str = "(r.service is null or g.service = r.service)
-    and (r.environment is null or c.environment = r.environment)
-    and (r.level is null or g.level >= r.level)
-    and (r.issue_id is null or g.id = r.issue_id)
-    and (g.status <> 'ignored' or g.id = r.issue_id)";
-
-fn error_events_sql() -> String {
-    format!(
-        "select r.id, {GROUP_LABELS} as labels, sum(c.events)::float8
-           from observe.alert_rules r
-           join observe.event_counts c
-             on c.resolution = 'minute'
-            and c.bucket >= date_trunc('minute', $1) - r.window_size and c.bucket < $1
-           join observe.issue_groups g on g.id = c.issue_id
-          where r.enabled and r.kind = 'threshold' and r.metric = $2 and r.match = '{{}}'
-            and {EVENT_FILTERS}
-          group by r.id, 2"
-    )
+/// The enabled threshold rules of the metric (`$2`), then the earliest
+/// minute any of them looks at. Every statement below first reads what that
+/// longest window holds, once, through the table's index on time, and only
+/// then joins it to the rules: joining rules to a table directly, each with
+/// its own range, makes the planner scan the table once per rule.
+macro_rules! rules {
+    ($condition:literal) => {
+        concat!(
+            "with rules as materialized (
+                 select * from observe.alert_rules
+                  where enabled and kind = 'threshold' and metric = $2 ",
+            $condition,
+            "),
+             since as (select date_trunc('minute', $1) - max(window_size) as at from rules)"
+        )
+    };
 }
 
+/// Error events per minute, then summed per issue and environment for each
+/// window length the rules use, then per service, environment and level
+/// without ignored issues. Rules that neither name an issue nor split by
+/// one read the last (a few rows per window); the others read per issue,
+/// where an issue a rule names counts even while ignored.
+const ERROR_EVENTS: &str = concat!(
+    rules!("and match = '{}'"),
+    ",
+windows as (select distinct window_size from rules),
+counts as materialized (
+    select c.issue_id, c.bucket, c.environment, sum(c.events) as events
+      from observe.event_counts c
+     where c.resolution = 'minute' and c.bucket >= (select at from since) and c.bucket < $1
+     group by 1, 2, 3),
+per_issue as materialized (
+    select w.window_size, c.issue_id, c.environment, sum(c.events) as events
+      from windows w
+      join counts c on c.bucket >= date_trunc('minute', $1) - w.window_size
+     group by 1, 2, 3),
+per_service as materialized (
+    select p.window_size, g.service, p.environment, g.level, sum(p.events) as events
+      from per_issue p
+      join observe.issue_groups g on g.id = p.issue_id
+     where g.status <> 'ignored'
+     group by 1, 2, 3, 4)
+select r.id, jsonb_strip_nulls(jsonb_build_object(
+           'service', case when 'service' = any(r.group_by) then s.service end,
+           'environment', case when 'environment' = any(r.group_by) then nullif(s.environment, '') end,
+           'level', case when 'level' = any(r.group_by) then s.level::text end)) as labels,
+       sum(s.events)::float8
+  from rules r
+  join per_service s on s.window_size = r.window_size
+ where r.issue_id is null and not 'issue_id' = any(r.group_by)
+   and (r.service is null or s.service = r.service)
+   and (r.environment is null or s.environment = r.environment)
+   and (r.level is null or s.level >= r.level)
+ group by r.id, 2
+union all
+select r.id, jsonb_strip_nulls(jsonb_build_object(
+           'service', case when 'service' = any(r.group_by) then g.service end,
+           'environment', case when 'environment' = any(r.group_by) then nullif(p.environment, '') end,
+           'level', case when 'level' = any(r.group_by) then g.level::text end,
+           'issue_id', case when 'issue_id' = any(r.group_by) then g.id::text end)) as labels,
+       sum(p.events)::float8
+  from rules r
+  join per_issue p on p.window_size = r.window_size and (r.issue_id is null or p.issue_id = r.issue_id)
+  join observe.issue_groups g on g.id = p.issue_id
+ where (r.issue_id is not null or 'issue_id' = any(r.group_by))
+   and (r.service is null or g.service = r.service)
+   and (r.environment is null or p.environment = r.environment)
+   and (r.level is null or g.level >= r.level)
+   and (g.status <> 'ignored' or g.id = r.issue_id)
+ group by r.id, 2"
+);
+
 /// Rules with a `match` count the stored events whose tags or context hold
-/// it, each standing for `1 / sample_rate` events (flood control).
-const MATCHED_EVENTS: &str = "
+/// it, each standing for `1 / sample_rate` events (flood control), read
+/// from the events received in the longest window (BRIN on `received_at`).
+const MATCHED_EVENTS: &str = concat!(
+    rules!("and match <> '{}'"),
+    ",
+windowed as materialized (
+    select e.issue_id, e.received_at, e.environment, e.level, e.tags, e.context, e.sample_rate
+      from observe.events e
+     where e.received_at >= (select at from since) and e.received_at < $1)
 select r.id, jsonb_strip_nulls(jsonb_build_object(
            'service', case when 'service' = any(r.group_by) then g.service end,
            'environment', case when 'environment' = any(r.group_by) then e.environment end,
            'level', case when 'level' = any(r.group_by) then g.level::text end,
            'issue_id', case when 'issue_id' = any(r.group_by) then g.id::text end)) as labels,
        sum(1 / e.sample_rate)::float8
-  from observe.alert_rules r
-  join observe.events e on e.received_at >= date_trunc('minute', $1) - r.window_size and e.received_at < $1
+  from rules r
+  join windowed e on e.received_at >= date_trunc('minute', $1) - r.window_size
   join observe.issue_groups g on g.id = e.issue_id
- where r.enabled and r.kind = 'threshold' and r.metric = $2 and r.match <> '{}'
-   and (e.tags @> r.match or e.context @> r.match)
+ where (e.tags @> r.match or e.context @> r.match)
    and (r.service is null or g.service = r.service)
    and (r.environment is null or e.environment = r.environment)
    and (r.level is null or e.level >= r.level)
    and (r.issue_id is null or g.id = r.issue_id)
    and (g.status <> 'ignored' or g.id = r.issue_id)
- group by r.id, 2";
+ group by r.id, 2"
+);
 
 /// Users whose events of the rule's issues were counted in the window: last
 /// seen in it, first seen before its end (exact when evaluating the present,
 /// which is when the last event of a user seen in the window is in it).
-const AFFECTED_USERS: &str = "
+const AFFECTED_USERS: &str = concat!(
+    rules!(""),
+    ",
+users as materialized (
+    select u.issue_id, u.user_hash, u.last_seen
+      from (select issue_id, user_hash, first_seen, last_seen from observe.issue_users
+            union all
+            select issue_id, user_hash, counted_at, counted_at from observe.count_queue
+             where user_hash is not null) u
+     where u.last_seen >= (select at from since) and u.first_seen < $1)
 select r.id, jsonb_strip_nulls(jsonb_build_object(
            'service', case when 'service' = any(r.group_by) then g.service end,
            'level', case when 'level' = any(r.group_by) then g.level::text end,
            'issue_id', case when 'issue_id' = any(r.group_by) then g.id::text end)) as labels,
        count(distinct (u.issue_id, u.user_hash))::float8
-  from observe.alert_rules r
-  join (select issue_id, user_hash, first_seen, last_seen from observe.issue_users
-        union all
-        select issue_id, user_hash, counted_at, counted_at from observe.count_queue where user_hash is not null) u
-    on u.last_seen >= date_trunc('minute', $1) - r.window_size and u.first_seen < $1
+  from rules r
+  join users u on u.last_seen >= date_trunc('minute', $1) - r.window_size
   join observe.issue_groups g on g.id = u.issue_id
- where r.enabled and r.kind = 'threshold' and r.metric = 'affected_users'
-   and (r.service is null or g.service = r.service)
+ where (r.service is null or g.service = r.service)
    and (r.level is null or g.level >= r.level)
    and (r.issue_id is null or g.id = r.issue_id)
    and (g.status <> 'ignored' or g.id = r.issue_id)
- group by r.id, 2";
+ group by r.id, 2"
+);
 
 /// Log lines per service, environment and level (at least the rule's), from
 /// the per-minute log counts, read once for the longest window of them all.
-const LOG_EVENTS: &str = "
-with counts as (
-    select * from observe.log_counts_since(
-        (select min(date_trunc('minute', $1) - r.window_size)
-           from observe.alert_rules r
-          where r.enabled and r.kind = 'threshold' and r.metric = $2 and r.match = '{}'))
-)
+const LOG_EVENTS: &str = concat!(
+    rules!("and match = '{}'"),
+    ",
+counts as (select * from observe.log_counts_since((select at from since)))
 select r.id, jsonb_strip_nulls(jsonb_build_object(
            'service', case when 'service' = any(r.group_by) then c.service end,
            'environment', case when 'environment' = any(r.group_by) then nullif(c.environment, '') end,
            'level', case when 'level' = any(r.group_by) then c.level::text end)) as labels,
        sum(c.events)::float8
-  from observe.alert_rules r
+  from rules r
   join counts c on c.bucket >= date_trunc('minute', $1) - r.window_size and c.bucket < $1
- where r.enabled and r.kind = 'threshold' and r.metric = $2 and r.match = '{}'
-   and (r.service is null or c.service = r.service)
+ where (r.service is null or c.service = r.service)
    and (r.environment is null or c.environment = r.environment)
    and (r.level is null or c.level >= r.level)
- group by r.id, 2";
+ group by r.id, 2"
+);
 
 /// Rules with a `match` count the log lines whose context holds it, read
-/// from the window's lines (BRIN on `logged_at`).
-const MATCHED_LOG_EVENTS: &str = "
+/// from the longest window's lines (BRIN on `logged_at`).
+const MATCHED_LOG_EVENTS: &str = concat!(
+    rules!("and match <> '{}'"),
+    ",
+windowed as materialized (
+    select l.logged_at, l.service, l.environment, l.level, l.context
+      from observe.logs l
+     where l.logged_at >= (select at from since) and l.logged_at < $1)
 select r.id, jsonb_strip_nulls(jsonb_build_object(
            'service', case when 'service' = any(r.group_by) then l.service end,
            'environment', case when 'environment' = any(r.group_by) then l.environment end,
            'level', case when 'level' = any(r.group_by) then l.level::text end)) as labels,
        count(*)::float8
-  from observe.alert_rules r
-  join observe.logs l on l.logged_at >= date_trunc('minute', $1) - r.window_size and l.logged_at < $1
- where r.enabled and r.kind = 'threshold' and r.metric = $2 and r.match <> '{}'
-   and l.context @> r.match
+  from rules r
+  join windowed l on l.logged_at >= date_trunc('minute', $1) - r.window_size
+ where l.context @> r.match
    and (r.service is null or l.service = r.service)
    and (r.environment is null or l.environment = r.environment)
    and (r.level is null or l.level >= r.level)
- group by r.id, 2";
+ group by r.id, 2"
+);
 
 /// Failed requests over requests, as middleware reported them, per service,
 /// environment and route (`match` `{"route": …}` picks one). A label set
 /// with no requests in the window is no observation: its rate is unknown,
 /// not zero.
-const ERROR_RATE: &str = "
+const ERROR_RATE: &str = concat!(
+    rules!(""),
+    ",
+counts as materialized (
+    select service, environment, route, bucket, requests, errors
+      from observe.request_counts
+     where resolution = 'minute' and bucket >= (select at from since) and bucket < $1
+    union all
+    select service, environment, route, date_trunc('minute', at, 'UTC'), requests, errors
+      from observe.request_queue
+     where at >= (select at from since) and at < $1)
 select r.id, jsonb_strip_nulls(jsonb_build_object(
            'service', case when 'service' = any(r.group_by) then c.service end,
            'environment', case when 'environment' = any(r.group_by) then nullif(c.environment, '') end,
            'route', case when 'route' = any(r.group_by) then nullif(c.route, '') end)) as labels,
        sum(c.errors)::float8 / sum(c.requests)
-  from observe.alert_rules r
-  join (select service, environment, route, bucket, requests, errors
-          from observe.request_counts where resolution = 'minute'
-        union all
-        select service, environment, route, date_trunc('minute', at, 'UTC'), requests, errors
-          from observe.request_queue) c
-    on c.bucket >= date_trunc('minute', $1) - r.window_size and c.bucket < $1
- where r.enabled and r.kind = 'threshold' and r.metric = $2
-   and (r.service is null or c.service = r.service)
+  from rules r
+  join counts c on c.bucket >= date_trunc('minute', $1) - r.window_size
+ where (r.service is null or c.service = r.service)
    and (r.environment is null or c.environment = r.environment)
    and (r.match ->> 'route' is null or c.route = r.match ->> 'route')
  group by r.id, 2
-having sum(c.requests) > 0";
+having sum(c.requests) > 0"
+);
 
 /// Health checks down now (the window does not apply: a check is up or down
 /// by its own thresholds), optionally one check by `match` `{"check": name}`.
@@ -223,7 +288,7 @@ pub fn observe(
     for &metric in metrics {
         match metric {
             Metric::ErrorEvents | Metric::IssueEvents => {
-                run(client, &error_events_sql(), metric)?;
+                run(client, ERROR_EVENTS, metric)?;
                 run(client, MATCHED_EVENTS, metric)?;
             }
             Metric::AffectedUsers => run(client, AFFECTED_USERS, metric)?,

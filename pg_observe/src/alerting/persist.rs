@@ -162,11 +162,23 @@ pub fn save_alerts(
     client: &mut SpiClient<'_>,
     rule_id: i64,
     updates: &[AlertUpdate],
+    remembered: &RuleAlerts,
     at: DateTime<Utc>,
 ) -> SpiResult<usize> {
     let mut changes = 0;
     for update in updates {
         let a = &update.alert;
+        // Only what changed is written (`evaluated_at` is the last evaluation
+        // that changed the row): a rule split by issue observes every issue
+        // each time, and rewriting each of those rows every few seconds
+        // would make evaluation cost in label sets, not in changes.
+        let unchanged = match remembered.get(&update.key) {
+            Some((_, before)) => before == a,
+            None => a.state == AlertState::Inactive,
+        };
+        if unchanged && update.change.is_none() {
+            continue;
+        }
         let id = client
             .update(
                 "insert into observe.alerts as a
@@ -288,12 +300,21 @@ pub fn save_groups(
     rule_id: i64,
     rule: &Rule,
     groups: &[GroupUpdate],
+    remembered: &RuleGroups,
     alerts: &[AlertUpdate],
     issue_url: Option<&str>,
 ) -> SpiResult<usize> {
     let by_key: BTreeMap<&str, &AlertUpdate> = alerts.iter().map(|a| (a.key.as_str(), a)).collect();
+    let quiet = GroupState::default();
     let mut queued = 0;
     for group in groups {
+        // As with alerts, a group is written only when it changed.
+        let before = remembered
+            .get(&group.key)
+            .map_or(&quiet, |(_, state)| state);
+        if group.action == Action::Nothing && *before == group.state {
+            continue;
+        }
         let pending_id = client
             .update(
                 "select pending_notification from observe.alert_groups where rule_id = $1 and group_key = $2",

@@ -29,7 +29,9 @@ pub use json::{
 pub use legacy::{legacy_is_critical, Severity};
 pub use level::Level;
 pub(crate) use validate::{environment, identifier};
-pub use validate::{MAX_ENVIRONMENT, MAX_IDENTIFIER, MAX_SERVICE, MAX_TAGS, MAX_TAG_KEY, MAX_TAG_VALUE};
+pub use validate::{
+    MAX_ENVIRONMENT, MAX_IDENTIFIER, MAX_SERVICE, MAX_TAGS, MAX_TAG_KEY, MAX_TAG_VALUE,
+};
 
 /// A validated event, before scrubbing, limits and grouping.
 #[derive(Debug, Clone, PartialEq)]
