@@ -56,9 +56,9 @@ with usage as (
 )
 select (select count(*) from usage) + (select count(*) from drops)";
 
-/// Health-check results, web vitals and CSP groups not seen for 30 days
-/// (README, "Health checks" and "Ingest"): what the views read is the last
-/// 30 days at most.
+/// Health-check results, web vitals, request latencies and CSP groups not
+/// seen for 30 days (README, "Health checks" and "Ingest"): what the views
+/// read is the last 30 days at most.
 const FORGET_PROBES_AND_BEACONS: &str = "
 with results as (
     delete from observe.health_results where checked_at < now() - interval '30 days' returning 1
@@ -66,8 +66,11 @@ with results as (
     delete from observe.web_vitals where received_at < now() - interval '30 days' returning 1
 ), reports as (
     delete from observe.csp_reports where last_seen < now() - interval '30 days' returning 1
+), latencies as (
+    delete from observe.request_latencies where at < now() - interval '30 days' returning 1
 )
-select (select count(*) from results) + (select count(*) from vitals) + (select count(*) from reports)";
+select (select count(*) from results) + (select count(*) from vitals) + (select count(*) from reports)
+     + (select count(*) from latencies)";
 
 /// Folds the count queue, wakes ignored issues whose condition has run out
 /// and compacts old counter rows; returns what it did as JSON.

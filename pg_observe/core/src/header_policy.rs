@@ -37,7 +37,8 @@ pub enum CspMode {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HeaderPolicy {
-    pub csp: CspMode,
+    /// Unset: a nonce, unless the caller knows it cannot mint one.
+    pub csp: Option<CspMode>,
     /// `sha256-…` sources (quotes optional), for `csp = "hash"`.
     pub script_hashes: Vec<String>,
     pub default_src: Vec<String>,
@@ -63,7 +64,7 @@ impl Default for HeaderPolicy {
     fn default() -> Self {
         let deny = |f: &str| (f.to_owned(), Vec::new());
         HeaderPolicy {
-            csp: CspMode::Nonce,
+            csp: None,
             script_hashes: Vec::new(),
             default_src: vec!["'self'".into()],
             directives: BTreeMap::new(),
@@ -96,7 +97,9 @@ impl Default for HeaderPolicy {
 pub enum PolicyError {
     #[error("directive {0} is generated and cannot be set in the policy")]
     Reserved(String),
-    #[error("{what}: {value:?} may not contain ';', ',', quotes out of place or control characters")]
+    #[error(
+        "{what}: {value:?} may not contain ';', ',', quotes out of place or control characters"
+    )]
     BadValue { what: String, value: String },
     #[error("script hash {0:?} is not a sha256-, sha384- or sha512- source")]
     BadHash(String),
@@ -145,9 +148,10 @@ fn hash_source(h: &str) -> Result<String, PolicyError> {
         .iter()
         .any(|p| bare.starts_with(p))
         && bare.len() > 8
-        && bare
-            .split_once('-')
-            .is_some_and(|(_, b64)| b64.chars().all(|c| c.is_ascii_alphanumeric() || "+/=".contains(c)));
+        && bare.split_once('-').is_some_and(|(_, b64)| {
+            b64.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+/=".contains(c))
+        });
     if ok {
         Ok(format!("'{bare}'"))
     } else {
@@ -171,7 +175,7 @@ impl HeaderPolicy {
             })
         };
         parts.push(list("default-src", &self.default_src)?);
-        let script = match self.csp {
+        let script = match self.csp.unwrap_or_default() {
             CspMode::Nonce => {
                 let n = nonce.ok_or(PolicyError::NonceNeeded)?;
                 if n.len() < 8 {
@@ -264,10 +268,7 @@ impl HeaderPolicy {
             out.push(("X-Frame-Options".to_owned(), xfo.to_owned()));
         }
         check_value("referrer_policy", &self.referrer_policy)?;
-        out.push((
-            "Referrer-Policy".to_owned(),
-            self.referrer_policy.clone(),
-        ));
+        out.push(("Referrer-Policy".to_owned(), self.referrer_policy.clone()));
         let mut features = Vec::new();
         for (feature, allow) in &self.permissions_policy {
             if !feature.chars().all(|c| c.is_ascii_lowercase() || c == '-') {
@@ -285,9 +286,18 @@ impl HeaderPolicy {
             out.push(("Permissions-Policy".to_owned(), features.join(", ")));
         }
         for (name, value) in [
-            ("Cross-Origin-Opener-Policy", Some(&self.cross_origin_opener_policy)),
-            ("Cross-Origin-Resource-Policy", Some(&self.cross_origin_resource_policy)),
-            ("Cross-Origin-Embedder-Policy", self.cross_origin_embedder_policy.as_ref()),
+            (
+                "Cross-Origin-Opener-Policy",
+                Some(&self.cross_origin_opener_policy),
+            ),
+            (
+                "Cross-Origin-Resource-Policy",
+                Some(&self.cross_origin_resource_policy),
+            ),
+            (
+                "Cross-Origin-Embedder-Policy",
+                self.cross_origin_embedder_policy.as_ref(),
+            ),
         ] {
             if let Some(v) = value {
                 check_value(name, v)?;
@@ -353,14 +363,16 @@ mod tests {
     #[test]
     fn hash_mode_and_report_only() {
         let policy = HeaderPolicy {
-            csp: CspMode::Hash,
+            csp: Some(CspMode::Hash),
             script_hashes: vec!["sha256-abcDEF123+/=".into()],
             report_only: true,
             ..HeaderPolicy::default()
         };
         let headers = policy.headers(None).unwrap();
         assert_eq!(headers[0].0, "Content-Security-Policy-Report-Only");
-        assert!(headers[0].1.contains("script-src 'sha256-abcDEF123+/=' 'strict-dynamic'"));
+        assert!(headers[0]
+            .1
+            .contains("script-src 'sha256-abcDEF123+/=' 'strict-dynamic'"));
         let (letter, _, findings) = graded(&headers);
         assert_ne!(letter, "A+");
         assert!(findings.contains(&"csp_report_only".to_owned()));
@@ -372,14 +384,27 @@ mod tests {
     fn refuses_what_would_weaken_or_break_the_policy() {
         let mut policy = HeaderPolicy::default();
         assert_eq!(policy.headers(None), Err(PolicyError::NonceNeeded));
-        assert!(matches!(policy.headers(Some("short")), Err(PolicyError::ShortNonce(_))));
-        policy.directives.insert("script-src".into(), vec!["https:".into()]);
-        assert!(matches!(policy.headers(Some("abcdefgh12")), Err(PolicyError::Reserved(_))));
+        assert!(matches!(
+            policy.headers(Some("short")),
+            Err(PolicyError::ShortNonce(_))
+        ));
+        policy
+            .directives
+            .insert("script-src".into(), vec!["https:".into()]);
+        assert!(matches!(
+            policy.headers(Some("abcdefgh12")),
+            Err(PolicyError::Reserved(_))
+        ));
         let mut policy = HeaderPolicy::default();
-        policy.directives.insert("connect-src".into(), vec!["'self'; script-src *".into()]);
-        assert!(matches!(policy.headers(Some("abcdefgh12")), Err(PolicyError::BadValue { .. })));
+        policy
+            .directives
+            .insert("connect-src".into(), vec!["'self'; script-src *".into()]);
+        assert!(matches!(
+            policy.headers(Some("abcdefgh12")),
+            Err(PolicyError::BadValue { .. })
+        ));
         let policy = HeaderPolicy {
-            csp: CspMode::Hash,
+            csp: Some(CspMode::Hash),
             script_hashes: vec!["md5-xyz".into()],
             ..HeaderPolicy::default()
         };

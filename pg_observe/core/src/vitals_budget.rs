@@ -102,7 +102,11 @@ impl BudgetResult {
                 fmt_value(&b.metric, b.threshold),
                 w.samples
             ),
-            None => format!("{} budget {}: no data", b.metric, fmt_value(&b.metric, b.threshold)),
+            None => format!(
+                "{} budget {}: no data",
+                b.metric,
+                fmt_value(&b.metric, b.threshold)
+            ),
         }
     }
 
@@ -273,10 +277,17 @@ pub fn import_lighthouse(config: &Value) -> Result<Import, BudgetError> {
         .unwrap_or(config);
     let mut groups: Vec<(Option<String>, &serde_json::Map<String, Value>)> = Vec::new();
     if let Some(a) = assert.get("assertions") {
-        groups.push((None, a.as_object().ok_or_else(|| bad("assertions must be an object"))?));
+        groups.push((
+            None,
+            a.as_object()
+                .ok_or_else(|| bad("assertions must be an object"))?,
+        ));
     }
     if let Some(m) = assert.get("assertMatrix") {
-        for entry in m.as_array().ok_or_else(|| bad("assertMatrix must be an array"))? {
+        for entry in m
+            .as_array()
+            .ok_or_else(|| bad("assertMatrix must be an array"))?
+        {
             let pattern = entry
                 .get("matchingUrlPattern")
                 .and_then(Value::as_str)
@@ -289,7 +300,9 @@ pub fn import_lighthouse(config: &Value) -> Result<Import, BudgetError> {
         }
     }
     if groups.is_empty() {
-        return Err(bad("no assertions or assertMatrix found (looked in ci.assert, assert and the top level)"));
+        return Err(bad(
+            "no assertions or assertMatrix found (looked in ci.assert, assert and the top level)",
+        ));
     }
     let mut import = Import::default();
     if let Some(preset) = assert.get("preset").and_then(Value::as_str) {
@@ -306,7 +319,9 @@ pub fn import_lighthouse(config: &Value) -> Result<Import, BudgetError> {
                     a.get(1).and_then(Value::as_object),
                 ),
                 _ => {
-                    import.skipped.push(format!("{name}: not a level or [level, options]"));
+                    import
+                        .skipped
+                        .push(format!("{name}: not a level or [level, options]"));
                     continue;
                 }
             };
@@ -318,11 +333,15 @@ pub fn import_lighthouse(config: &Value) -> Result<Import, BudgetError> {
                     continue;
                 }
                 other => {
-                    import.skipped.push(format!("{name}: unknown level {other:?}"));
+                    import
+                        .skipped
+                        .push(format!("{name}: unknown level {other:?}"));
                     continue;
                 }
             };
-            let min_score = options.and_then(|o| o.get("minScore")).and_then(Value::as_f64);
+            let min_score = options
+                .and_then(|o| o.get("minScore"))
+                .and_then(Value::as_f64);
             let max_value = options
                 .and_then(|o| o.get("maxNumericValue"))
                 .and_then(Value::as_f64);
@@ -354,12 +373,19 @@ pub fn import_lighthouse(config: &Value) -> Result<Import, BudgetError> {
                 ));
                 continue;
             };
-            match (max_value, min_score.and_then(|s| curve(metric, desktop).map(|c| (c, s)))) {
+            match (
+                max_value,
+                min_score.and_then(|s| curve(metric, desktop).map(|c| (c, s))),
+            ) {
                 (Some(v), _) => push(metric, v),
                 (None, Some((c, s))) => push(metric, value_at_score(c, s)),
                 (None, None) => import.skipped.push(format!(
                     "{name}: needs maxNumericValue{}",
-                    if curve(metric, desktop).is_some() { " or minScore" } else { "" }
+                    if curve(metric, desktop).is_some() {
+                        " or minScore"
+                    } else {
+                        ""
+                    }
                 )),
             }
         }
@@ -382,26 +408,39 @@ mod tests {
             min_samples: 5,
             pages: pages
                 .iter()
-                .map(|(p, v, n)| PageP75 { page: (*p).into(), p75: *v, samples: *n })
+                .map(|(p, v, n)| PageP75 {
+                    page: (*p).into(),
+                    p75: *v,
+                    samples: *n,
+                })
                 .collect(),
         }
     }
 
     #[test]
     fn a_page_over_budget_fails_an_error_budget_and_warns_a_warn_budget() {
-        let pages = [("https://a/", 1800.0, 50), ("https://a/checkout", 3100.0, 20)];
+        let pages = [
+            ("https://a/", 1800.0, 50),
+            ("https://a/checkout", 3100.0, 20),
+        ];
         let r = evaluate(&obs(Level::Error, &pages));
         assert_eq!(r.status, BudgetStatus::Fail);
         assert_eq!(r.worst.unwrap().page, "https://a/checkout");
         assert_eq!(r.pages_over.len(), 1);
-        assert_eq!(evaluate(&obs(Level::Warn, &pages)).status, BudgetStatus::Warn);
+        assert_eq!(
+            evaluate(&obs(Level::Warn, &pages)).status,
+            BudgetStatus::Warn
+        );
     }
 
     #[test]
     fn pages_with_too_few_samples_are_not_judged() {
         let r = evaluate(&obs(Level::Error, &[("https://a/", 9000.0, 4)]));
         assert_eq!(r.status, BudgetStatus::NoData);
-        let r = evaluate(&obs(Level::Error, &[("https://a/", 9000.0, 4), ("https://a/b", 900.0, 9)]));
+        let r = evaluate(&obs(
+            Level::Error,
+            &[("https://a/", 9000.0, 4), ("https://a/b", 900.0, 9)],
+        ));
         assert_eq!(r.status, BudgetStatus::Pass);
     }
 
@@ -432,17 +471,38 @@ mod tests {
         let got: Vec<(&str, i64, Level, Option<&str>)> = import
             .budgets
             .iter()
-            .map(|b| (b.metric, (b.threshold * 1000.0).round() as i64, b.level, b.page_pattern.as_deref()))
+            .map(|b| {
+                (
+                    b.metric,
+                    (b.threshold * 1000.0).round() as i64,
+                    b.level,
+                    b.page_pattern.as_deref(),
+                )
+            })
             .collect();
-        assert!(got.contains(&("LCP", 2_500_000, Level::Error, None)), "{got:?}");
+        assert!(
+            got.contains(&("LCP", 2_500_000, Level::Error, None)),
+            "{got:?}"
+        );
         assert!(got.contains(&("FCP", 1_800_000, Level::Error, None)));
         assert!(got.contains(&("CLS", 100, Level::Error, None)));
         assert!(got.contains(&("LCP", 3_000_000, Level::Warn, None)));
         assert!(got.contains(&("TTFB", 600_000, Level::Error, None)));
-        assert!(got.contains(&("INP", 200_000, Level::Error, Some("https://[^/]+/checkout.*"))));
+        assert!(got.contains(&(
+            "INP",
+            200_000,
+            Level::Error,
+            Some("https://[^/]+/checkout.*")
+        )));
         assert_eq!(import.budgets.len(), 6);
-        assert!(import.skipped.iter().any(|s| s.starts_with("total-blocking-time")));
-        assert!(import.skipped.iter().any(|s| s.starts_with("uses-http2: off")));
+        assert!(import
+            .skipped
+            .iter()
+            .any(|s| s.starts_with("total-blocking-time")));
+        assert!(import
+            .skipped
+            .iter()
+            .any(|s| s.starts_with("uses-http2: off")));
     }
 
     #[test]

@@ -23,7 +23,11 @@ select functions_are('observe', array[
     'grade_headers', 'check_health_conditions', 'check_health_check', 'evaluate_health_conditions',
     'create_health_check', 'update_health_check', 'delete_health_check', 'due_health_checks',
     'record_health_result', 'run_health_checks',
-    'spend_ingest_budget', 'web_vital_rating', 'ingest_url', 'record_web_vitals', 'record_csp_reports'
+    'spend_ingest_budget', 'web_vital_rating', 'ingest_url', 'record_web_vitals', 'record_csp_reports',
+    'deploy_verdict', 'evaluate_budgets', 'lighthouse_budgets', 'dora_level', 'deploy_window',
+    'budget_observations', 'verify_deploy', 'set_deploy_policy', 'record_deploy', 'record_rollback',
+    'rollback_target', 'live_deploy', 'record_latencies', 'create_budget', 'delete_budget',
+    'import_lighthouse_budgets', 'check_budgets'
 ], 'observe holds exactly the documented functions');
 
 -- Capture
@@ -143,7 +147,8 @@ select tables_are('observe', array[
     'ingest_usage', 'ingest_drop_counts', 'known_releases', 'installation',
     'notifications', 'dispatch_config', 'deployments', 'deployment_events',
     'alert_rules', 'alerts', 'alert_events', 'alert_groups', 'silences',
-    'health_checks', 'health_results', 'health_transitions', 'health_probes', 'web_vitals', 'csp_reports'
+    'health_checks', 'health_results', 'health_transitions', 'health_probes', 'web_vitals', 'csp_reports',
+    'deploy_policies', 'deploy_verifications', 'deploy_rollbacks', 'request_latencies', 'budgets'
 ], 'observe holds exactly the documented tables');
 select has_table('observe', 'issue_groups', 'table observe.issue_groups');
 select has_table('observe', 'issue_hashes', 'table observe.issue_hashes');
@@ -161,7 +166,7 @@ select has_table('observe', 'deployment_events', 'table observe.deployment_event
 -- Views
 select views_are('observe', array['issues', 'issue_overview', 'recent_errors', 'error_rate', 'releases', 'event_counts',
     'writer_trust', 'ingest_drops', 'dead_notifications', 'deployments_overview', 'active_alerts',
-    'health_status', 'uptime', 'health_failures', 'web_vitals_p75', 'csp_violations'],
+    'health_status', 'uptime', 'health_failures', 'web_vitals_p75', 'csp_violations', 'dora', 'deploy_status'],
     'observe holds exactly the documented views');
 select has_view('observe', 'issues', 'view observe.issues');
 select has_view('observe', 'issue_overview', 'view observe.issue_overview');

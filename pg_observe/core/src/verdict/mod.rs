@@ -314,9 +314,10 @@ pub fn decide(facts: &Facts, policy: &Policy) -> Verdict {
     metrics.insert("before".into(), window_json(&facts.before));
     metrics.insert(
         "previous".into(),
-        facts.previous.as_ref().map_or(Value::Null, |p| {
-            json!({"deployment_id": p.deployment_id, "window": window_json(&p.window)})
-        }),
+        facts.previous.as_ref().map_or(
+            Value::Null,
+            |p| json!({"deployment_id": p.deployment_id, "window": window_json(&p.window)}),
+        ),
     );
     metrics.insert(
         "new_issues".into(),
@@ -380,7 +381,9 @@ fn error_rate(after: &Window, policy: &Policy, metrics: &mut Map<String, Value>)
         return Reason {
             check,
             status: Status::Skipped,
-            message: "no request counts recorded after the deploy: the error rate has no denominator".into(),
+            message:
+                "no request counts recorded after the deploy: the error rate has no denominator"
+                    .into(),
         };
     };
     // Failed requests when middleware reports them, else the error events,

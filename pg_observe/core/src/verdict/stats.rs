@@ -92,7 +92,11 @@ mod tests {
     fn binomial_tail_matches_closed_forms() {
         // P(X ≥ n) = pⁿ; P(X ≥ 1) = 1 − (1 − p)ⁿ.
         assert!(close(binomial_upper_tail(5, 5, 0.6), 0.6f64.powi(5), 1e-12));
-        assert!(close(binomial_upper_tail(1, 10, 0.1), 1.0 - 0.9f64.powi(10), 1e-12));
+        assert!(close(
+            binomial_upper_tail(1, 10, 0.1),
+            1.0 - 0.9f64.powi(10),
+            1e-12
+        ));
         assert_eq!(binomial_upper_tail(0, 10, 0.1), 1.0);
         assert_eq!(binomial_upper_tail(11, 10, 0.1), 0.0);
     }

@@ -64,18 +64,34 @@ fn clearly_broken_deploy_fails_even_before_the_window_ends() {
     assert_eq!(v.outcome, Outcome::Fail);
     assert_eq!(status(&v, "error_rate"), Status::Fail);
     assert_eq!(status(&v, "errors_vs_before"), Status::Fail);
-    let msg = &v.reasons.iter().find(|r| r.check == "error_rate").unwrap().message;
-    assert!(msg.contains("20.0 %") && msg.contains("above 5.0 %"), "{msg}");
+    let msg = &v
+        .reasons
+        .iter()
+        .find(|r| r.check == "error_rate")
+        .unwrap()
+        .message;
+    assert!(
+        msg.contains("20.0 %") && msg.contains("above 5.0 %"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn borderline_rise_is_inconclusive_not_pass_nor_fail() {
     // Twice the errors of the baseline, but 8 against 4: not significant.
     let v = decide(
-        &facts(window(Some(10_000), Some(8), 8), window(Some(10_000), Some(4), 4)),
+        &facts(
+            window(Some(10_000), Some(8), 8),
+            window(Some(10_000), Some(4), 4),
+        ),
         &Policy::default(),
     );
-    assert_eq!(status(&v, "errors_vs_before"), Status::Inconclusive, "{:#?}", v.reasons);
+    assert_eq!(
+        status(&v, "errors_vs_before"),
+        Status::Inconclusive,
+        "{:#?}",
+        v.reasons
+    );
     assert_eq!(status(&v, "error_rate"), Status::Pass);
     assert_eq!(v.outcome, Outcome::Inconclusive);
 }
@@ -101,7 +117,10 @@ fn too_little_traffic_is_never_a_pass() {
     assert_eq!(v.outcome, Outcome::Inconclusive);
     assert_eq!(status(&v, "traffic"), Status::Inconclusive);
     // Without request counts and without page loads, nothing shows use.
-    let v = decide(&facts(window(None, None, 0), window(None, None, 0)), &Policy::default());
+    let v = decide(
+        &facts(window(None, None, 0), window(None, None, 0)),
+        &Policy::default(),
+    );
     assert_eq!(v.outcome, Outcome::Inconclusive);
     assert_eq!(status(&v, "error_rate"), Status::Skipped);
 }
@@ -117,7 +136,11 @@ fn page_loads_stand_in_for_traffic_without_request_counts() {
     after.page_loads = 400;
     let v = decide(&facts(after, window(None, None, 2)), &Policy::default());
     assert_eq!(v.outcome, Outcome::Fail);
-    assert!(v.reasons[2].message.contains("per minute"), "{:#?}", v.reasons);
+    assert!(
+        v.reasons[2].message.contains("per minute"),
+        "{:#?}",
+        v.reasons
+    );
 }
 
 #[test]
@@ -136,7 +159,13 @@ fn a_new_issue_alone_fails_the_default_policy() {
     assert_eq!(status(&v, "new_issues"), Status::Fail);
     assert_eq!(status(&v, "error_rate"), Status::Pass);
     // A policy tolerating one new issue only warns.
-    let v = decide(&f, &Policy { max_new_issues: 1, ..Policy::default() });
+    let v = decide(
+        &f,
+        &Policy {
+            max_new_issues: 1,
+            ..Policy::default()
+        },
+    );
     assert_eq!(v.outcome, Outcome::Pass);
     assert_eq!(status(&v, "new_issues"), Status::Warn);
 }
@@ -164,12 +193,21 @@ fn a_budget_breach_fails_at_error_level_and_warns_at_warn() {
     f.budgets = vec![budget(Level::Error)];
     let v = decide(&f, &Policy::default());
     assert_eq!(v.outcome, Outcome::Fail);
-    assert!(v.reasons.iter().any(|r| r.check == "budgets" && r.message.contains("4100 ms")));
+    assert!(v
+        .reasons
+        .iter()
+        .any(|r| r.check == "budgets" && r.message.contains("4100 ms")));
     f.budgets = vec![budget(Level::Warn)];
     assert_eq!(decide(&f, &Policy::default()).outcome, Outcome::Pass);
     // Without the budget gate an error budget only warns.
     f.budgets = vec![budget(Level::Error)];
-    let v = decide(&f, &Policy { budget_gate: false, ..Policy::default() });
+    let v = decide(
+        &f,
+        &Policy {
+            budget_gate: false,
+            ..Policy::default()
+        },
+    );
     assert_eq!(v.outcome, Outcome::Pass);
 }
 
@@ -178,10 +216,16 @@ fn latency_fails_above_the_p95_ceiling_when_recorded() {
     let mut after = window(Some(15_000), Some(10), 10);
     after.latency_p95_ms = Some(730.0);
     after.latency_samples = 15_000;
-    let v = decide(&facts(after.clone(), window(Some(15_000), Some(10), 10)), &Policy::default());
+    let v = decide(
+        &facts(after.clone(), window(Some(15_000), Some(10), 10)),
+        &Policy::default(),
+    );
     assert_eq!(status(&v, "latency"), Status::Fail);
     after.latency_samples = 3;
-    let v = decide(&facts(after, window(Some(15_000), Some(10), 10)), &Policy::default());
+    let v = decide(
+        &facts(after, window(Some(15_000), Some(10), 10)),
+        &Policy::default(),
+    );
     assert_eq!(status(&v, "latency"), Status::Skipped);
     assert_eq!(v.outcome, Outcome::Pass);
 }
@@ -193,12 +237,21 @@ fn a_health_check_down_fails() {
         window(Some(15_000), Some(10), 10),
     );
     f.health_checks = vec![
-        HealthFact { name: "api".into(), down_now: true },
-        HealthFact { name: "web".into(), down_now: false },
+        HealthFact {
+            name: "api".into(),
+            down_now: true,
+        },
+        HealthFact {
+            name: "web".into(),
+            down_now: false,
+        },
     ];
     let v = decide(&f, &Policy::default());
     assert_eq!(v.outcome, Outcome::Fail);
-    assert!(v.reasons.iter().any(|r| r.message.contains("1 of 2 health checks down")));
+    assert!(v
+        .reasons
+        .iter()
+        .any(|r| r.message.contains("1 of 2 health checks down")));
 }
 
 #[test]
@@ -211,7 +264,11 @@ fn an_unfinished_window_never_passes() {
     let v = decide(&f, &Policy::default());
     assert_eq!(v.outcome, Outcome::Inconclusive);
     assert_eq!(v.reasons[0].check, "window");
-    assert!(v.reasons[0].message.contains("10m00s to go"), "{}", v.reasons[0].message);
+    assert!(
+        v.reasons[0].message.contains("10m00s to go"),
+        "{}",
+        v.reasons[0].message
+    );
 }
 
 #[test]
@@ -239,7 +296,11 @@ fn json_round_trip_and_refusals() {
     });
     let out = decide_json(&facts, &json!({})).unwrap();
     assert_eq!(out["verdict"], "pass");
-    assert!(out["reasons"].as_array().unwrap().iter().all(|r| r["status"].is_string()));
+    assert!(out["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["status"].is_string()));
     assert!(matches!(
         decide_json(&json!({"after": 1}), &json!({})),
         Err(VerdictError::Facts(_))
