@@ -62,6 +62,14 @@ select observe.log_error(
                       || E'psycopg.errors.QueryCanceled: canceling statement due to statement timeout', 100 + i))
   from generate_series(1, 30) as i;
 
+-- A payment webhook handler failing, tagged the way the Stripe rule below
+-- matches (the legacy body's `labels` become tags).
+select observe.log_error(jsonb_build_object(
+         'error_type', 'api', 'context', 'billing', 'http_status', 500,
+         'message', 'Stripe webhook signature verification failed for evt_' || md5(i::text),
+         'labels', jsonb_build_object('webhook', 'stripe', 'event_type', 'invoice.payment_failed')))
+  from generate_series(1, 4) as i;
+
 -- Triage: a fixed issue regresses, a noisy one is ignored for a while.
 select observe.resolve_issue(id, in_release => 'billing@2.4.0')
   from observe.issue_groups where service = 'billing';
@@ -70,3 +78,31 @@ select observe.log_error('Timeout after 2100ms calling payments provider for ord
                          exception_type => 'TimeoutError');
 select observe.ignore_issue(id, until => now() + interval '1 day')
   from observe.issue_groups where service = 'api';
+
+-- The platform's alert rules (README, "Alerting": how each maps). No
+-- recipients: the dispatch function sends to MONITORING_ALERT_EMAIL.
+select observe.create_alert_rule(
+         'error_spike', threshold => 10, level => 'error', window_size => '5 minutes',
+         group_by => '{service}', severity => 'critical',
+         annotations => '{"summary": "At least 10 errors in 5 minutes"}');
+select observe.create_alert_rule(
+         'stripe_webhook_failures', threshold => 3, match => '{"webhook": "stripe"}',
+         window_size => '10 minutes', severity => 'high',
+         annotations => '{"summary": "Stripe webhooks are failing"}');
+select observe.create_alert_rule(
+         'warning_spike', threshold => 5, level => 'warning', window_size => '10 minutes',
+         group_by => '{service}', severity => 'medium',
+         annotations => '{"summary": "At least 5 warnings in 10 minutes"}');
+select observe.create_alert_rule(
+         'error_rate_high', metric => 'error_rate', comparator => '>', threshold => 0.05,
+         window_size => '5 minutes', group_by => '{service}', severity => 'high',
+         annotations => '{"summary": "More than 5 % of requests failed"}');
+-- One alert per fingerprint per 30 minutes (ALERT_RATE_LIMIT_MINUTES): an
+-- issue with errors in the last minute fires; while it keeps erring its
+-- group repeats at most every 30 minutes, and it stays firing (so cannot
+-- fire afresh) until 30 quiet minutes have passed.
+select observe.create_alert_rule(
+         'issue_alert', metric => 'issue_events', threshold => 1, level => 'error',
+         window_size => '1 minute', group_by => '{issue_id}', group_wait => '0 seconds',
+         keep_firing_for => '30 minutes', repeat_interval => '30 minutes', send_resolved => false,
+         severity => 'high');

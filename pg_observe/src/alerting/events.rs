@@ -39,7 +39,6 @@ fn fire_event_rules(issue_id: i64, activity: &str) -> i32 {
                 Some(1),
                 &[issue_id.into()],
             )?
-            .into_iter()
             .next()
         else {
             return Ok(0);
@@ -62,7 +61,6 @@ fn fire_event_rules(issue_id: i64, activity: &str) -> i32 {
                 None,
                 &[],
             )?
-            .into_iter()
             .filter_map(|row| row.get::<String>(1).ok().flatten())
             .collect();
         let issue_url = settings::console_url();

@@ -6,7 +6,9 @@
 //! `group_by`; `$1` is the evaluation's time. Counts are kept per minute, so
 //! a window covers whole minutes: the current one so far, and the
 //! `window_size` of minutes before it (evaluated on a minute's boundary, just
-//! the `window_size` before it).
+//! the `window_size` before it). Ignored issues count only towards rules
+//! that name them (`issue_id`): ignoring an issue is how a team stops it
+//! paging.
 
 use std::collections::BTreeMap;
 
@@ -30,7 +32,8 @@ const GROUP_LABELS: &str = "jsonb_strip_nulls(jsonb_build_object(
 const EVENT_FILTERS: &str = "(r.service is null or g.service = r.service)
     and (r.environment is null or c.environment = r.environment)
     and (r.level is null or g.level >= r.level)
-    and (r.issue_id is null or g.id = r.issue_id)";
+    and (r.issue_id is null or g.id = r.issue_id)
+    and (g.status <> 'ignored' or g.id = r.issue_id)";
 
 fn error_events_sql() -> String {
     format!(
@@ -55,7 +58,7 @@ select r.id, jsonb_strip_nulls(jsonb_build_object(
            'issue_id', case when 'issue_id' = any(r.group_by) then g.id::text end)) as labels,
        sum(1 / e.sample_rate)::float8
   from observe.alert_rules r
-  join observe.events e on e.occurred_at >= date_trunc('minute', $1) - r.window_size and e.occurred_at < $1
+  join observe.events e on e.received_at >= date_trunc('minute', $1) - r.window_size and e.received_at < $1
   join observe.issue_groups g on g.id = e.issue_id
  where r.enabled and r.kind = 'threshold' and r.metric = $2 and r.match <> '{}'
    and (e.tags @> r.match or e.context @> r.match)
@@ -63,6 +66,7 @@ select r.id, jsonb_strip_nulls(jsonb_build_object(
    and (r.environment is null or e.environment = r.environment)
    and (r.level is null or e.level >= r.level)
    and (r.issue_id is null or g.id = r.issue_id)
+   and (g.status <> 'ignored' or g.id = r.issue_id)
  group by r.id, 2";
 
 /// Users whose events of the rule's issues were counted in the window.
@@ -79,6 +83,41 @@ select r.id, jsonb_strip_nulls(jsonb_build_object(
    and (r.service is null or g.service = r.service)
    and (r.level is null or g.level >= r.level)
    and (r.issue_id is null or g.id = r.issue_id)
+   and (g.status <> 'ignored' or g.id = r.issue_id)
+ group by r.id, 2";
+
+/// Health checks down now (the window does not apply: a check is up or down
+/// by its own thresholds), optionally one check by `match` `{"check": name}`.
+const HEALTH_FAILURES: &str = "
+select r.id, jsonb_strip_nulls(jsonb_build_object(
+           'check', case when 'check' = any(r.group_by) then c.name end,
+           'environment', case when 'environment' = any(r.group_by) then c.environment end)) as labels,
+       (count(*) filter (where not c.up))::float8
+  from observe.alert_rules r
+  join observe.health_checks c on c.enabled
+ where r.enabled and r.kind = 'threshold' and r.metric = $2
+   and (r.environment is null or c.environment = r.environment)
+   and (r.match ->> 'check' is null or c.name = r.match ->> 'check')
+ group by r.id, 2";
+
+/// The 75th percentile of one web vital (`match` `{"name": "LCP"}`, and
+/// optionally `page`, `release`, `device`) over the window, as browsers
+/// reported it through the ingest endpoint.
+const WEB_VITAL_P75: &str = "
+select r.id, jsonb_strip_nulls(jsonb_build_object(
+           'page', case when 'page' = any(r.group_by) then v.page end,
+           'metric_name', case when 'metric_name' = any(r.group_by) then v.name end,
+           'environment', case when 'environment' = any(r.group_by) then v.environment end)) as labels,
+       percentile_cont(0.75) within group (order by v.value)
+  from observe.alert_rules r
+  join observe.web_vitals v
+    on v.received_at >= date_trunc('minute', $1) - r.window_size and v.received_at < $1
+ where r.enabled and r.kind = 'threshold' and r.metric = $2
+   and v.name = r.match ->> 'name'
+   and (r.match ->> 'page' is null or v.page = r.match ->> 'page')
+   and (r.match ->> 'release' is null or v.release = r.match ->> 'release')
+   and (r.match ->> 'device' is null or v.device = r.match ->> 'device')
+   and (r.environment is null or v.environment = r.environment)
  group by r.id, 2";
 
 /// Every threshold rule's observations, by rule id.
@@ -114,10 +153,9 @@ pub fn observe(
                 run(client, MATCHED_EVENTS, metric)?;
             }
             Metric::AffectedUsers => run(client, AFFECTED_USERS, metric)?,
-            Metric::LogEvents
-            | Metric::ErrorRate
-            | Metric::HealthFailures
-            | Metric::WebVitalP75 => {}
+            Metric::HealthFailures => run(client, HEALTH_FAILURES, metric)?,
+            Metric::WebVitalP75 => run(client, WEB_VITAL_P75, metric)?,
+            Metric::LogEvents | Metric::ErrorRate => {}
         }
     }
     Ok(observed)

@@ -326,7 +326,7 @@ pub fn save_groups(
                     .to_owned();
                 let replaced = match (&group.action, pending_id) {
                     (Action::Replace(_), Some(id)) => {
-                        client
+                        !client
                             .update(
                                 "update observe.notifications
                                     set kind = $2, subject = $3, payload = $4, next_attempt_at = $5, updated_at = now()
@@ -340,8 +340,7 @@ pub fn save_groups(
                                     to_pg(n.not_before).into(),
                                 ],
                             )?
-                            .len()
-                            > 0
+                            .is_empty()
                     }
                     _ => false,
                 };

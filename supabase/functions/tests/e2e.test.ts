@@ -64,6 +64,38 @@ test("an alert reaches Resend exactly once despite a 429 and a 500", async () =>
   }
 });
 
+test("errors captured in Postgres cross a rule and reach Resend as one e-mail", async () => {
+  const stack = await startStack();
+  try {
+    await stack.db`
+      select observe.create_alert_rule('checkout_errors', threshold => 10, service => 'checkout',
+               severity => 'critical', group_wait => '0 seconds', recipients => '{payments@example.com}',
+               annotations => '{"summary": "Checkout is failing", "runbook_url": "https://runbooks.example.com/checkout"}')`;
+    for (let i = 0; i < 12; i++) {
+      await stack.db`select observe.log_error(${`Card declined for order ${1000 + i}`}, service => 'checkout',
+                                              environment => 'production')`;
+    }
+    const [{ summary }] = await stack.db`select observe.evaluate_alerts() as summary`;
+    assertEquals([summary.state_changes, summary.notifications_queued], [1, 1]);
+
+    assertEquals((await dispatch(stack)).body, { sent: 1, retried: 0, dead: 0, remaining: 0 });
+    assertEquals(stack.resend.accepted.length, 1);
+    const email = stack.resend.accepted[0].body;
+    assertEquals(email.subject, "[CRITICAL][checkout] Checkout is failing");
+    assertEquals(email.to, ["payments@example.com"]);
+    for (const fact of ["checkout_errors", "error_events", "12"]) {
+      assert(String(email.text).includes(fact), `the e-mail names ${fact}: ${email.text}`);
+    }
+    assert(String(email.html).includes('<a href="https://runbooks.example.com/checkout">Runbook</a>'));
+
+    // Evaluating again sends nothing new.
+    await stack.db`select observe.evaluate_alerts()`;
+    assertEquals((await dispatch(stack)).body, { sent: 0, retried: 0, dead: 0, remaining: 0 });
+  } finally {
+    await stack.close();
+  }
+});
+
 test("a lost response is resent with the same key and Resend sends it once", async () => {
   const stack = await startStack();
   try {

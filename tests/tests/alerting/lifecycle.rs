@@ -5,14 +5,7 @@
 
 use pg_observe_tests::TestDb;
 
-use super::{alerts, at, count, evaluate, issue, notifications, rule, T0};
-
-fn minutes_after_t0(t: chrono::DateTime<chrono::Utc>) -> f64 {
-    let t0 = chrono::DateTime::parse_from_str(&format!("{T0}00"), "%Y-%m-%d %H:%M:%S%z")
-        .unwrap()
-        .with_timezone(&chrono::Utc);
-    (t - t0).num_seconds() as f64 / 60.0
-}
+use super::{alerts, at, count, evaluate, issue, minutes_after_t0, notifications, rule};
 
 #[tokio::test]
 async fn a_threshold_alert_fires_notifies_after_group_wait_and_resolves() {

@@ -7,8 +7,10 @@
 
 mod events;
 mod lifecycle;
+mod metrics;
 mod rules;
 mod scheduled;
+mod seeded;
 
 use pg_observe_tests::{message, TestDb};
 use serde_json::Value;
@@ -20,6 +22,14 @@ pub const T0: &str = "2031-03-01 12:00:00+00";
 /// `T0 + minutes`, as SQL.
 pub fn at(minutes: i64) -> String {
     format!("'{T0}'::timestamptz + interval '{minutes} minutes'")
+}
+
+/// Minutes from T0 to `t`.
+pub fn minutes_after_t0(t: chrono::DateTime<chrono::Utc>) -> f64 {
+    let t0 = chrono::DateTime::parse_from_str(&format!("{T0}00"), "%Y-%m-%d %H:%M:%S%z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    (t - t0).num_seconds() as f64 / 60.0
 }
 
 /// An issue of `service` with nothing counted, returning its id.

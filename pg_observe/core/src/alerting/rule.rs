@@ -54,6 +54,9 @@ pub enum Severity {
     Critical,
 }
 
+/// The Core Web Vitals the ingest endpoint records.
+pub const WEB_VITALS: &[&str] = &["LCP", "INP", "CLS", "FCP", "TTFB"];
+
 /// Labels a rule may split its alerts by.
 pub const GROUP_LABELS: &[&str] = &[
     "service",
@@ -338,6 +341,20 @@ impl RuleArgs {
                 "values must be strings (tag or context equality)",
             ));
         }
+        if metric == Metric::WebVitalP75 {
+            match matches.get("name").and_then(Value::as_str) {
+                Some(name) if WEB_VITALS.contains(&name) => {}
+                _ => {
+                    return Err(refuse(
+                        "match",
+                        format!(
+                            "web_vital_p75 needs {{\"name\": …}}, one of {}",
+                            WEB_VITALS.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
         let recipients = self.recipients.unwrap_or_default();
         if recipients.len() > MAX_RECIPIENTS {
             return Err(refuse(
@@ -611,6 +628,21 @@ mod tests {
                     ..args()
                 },
                 "issue_id",
+            ),
+            (
+                RuleArgs {
+                    metric: Some("web_vital_p75".into()),
+                    ..args()
+                },
+                "match",
+            ),
+            (
+                RuleArgs {
+                    metric: Some("web_vital_p75".into()),
+                    matches: Some(json!({"name": "FID"})),
+                    ..args()
+                },
+                "match",
             ),
         ];
         for (args, argument) in table {
