@@ -10,6 +10,10 @@
 #      throughput against the Resend stand-in's 2 requests/s
 #   5. ingest: 100 concurrent clients at 1000 requests/min and saturated,
 #      against the same Deno answering 204 without pg_observe
+#   6. deploy safety: observe.verify_deploy with 10 million events stored,
+#      against the deploy view and a raw count over the same windows; the
+#      pipeline's time from a bad deploy to the rollback being live,
+#      against rebuilding the previous ref in the same runs
 # Writes the figures, the commands and the machine to benches/RESULTS.md.
 # Takes about 20 minutes; run it on an otherwise idle machine.
 set -euo pipefail
@@ -32,6 +36,9 @@ echo "== edge functions"
 benches/edge/run.sh | tee "$LOG/edge.md"
 echo "== ingest"
 benches/edge/ingest.sh | tee "$LOG/ingest.md"
+echo "== deploy safety"
+benches/deploy/run.sh | tee "$LOG/verify.md"
+benches/deploy/rollback.sh | tee "$LOG/rollback.md"
 
 # The row the foundation issue sets its target on.
 hot8=$(awk -F'|' '$2 ~ /durable/ && $3 ~ /default/ && $4 ~ / 8 / && $5 ~ /log_error_hot/ {gsub(/ /, "", $7); print $7}' "$LOG/pgbench.md")
@@ -120,5 +127,32 @@ commits). The baseline is a Deno server in the same process as the load
 generator answering 204 without reading a database, under the same load.
 
 $(cat "$LOG/ingest.md")
+
+## 6. Deploy safety
+
+\`benches/deploy/run.sh\` (EVENTS=${EVENTS:-10000000}, ROUNDS=${ROUNDS:-3}, pgbench, one client, \`-M prepared\`)
+
+A week of 10 million stored error events of 1,000 issues with their exact
+counts (hourly past two hours, per minute within them), 100,000 web-vitals
+beacons, a million request latencies, 20 health checks and two budgets; a
+deploy 20 minutes old. \`observe.verify_deploy\` gathers its facts, decides
+and stores the verdict; the baselines are the existing deploy view's row
+for the same deploy and a plain count of the stored events of the two
+windows.
+
+$(cat "$LOG/verify.md")
+
+\`benches/deploy/rollback.sh\` (ROUNDS=${ROUNDS:-3}): \`scripts/e2e-pipeline.sh\`
+with release builds and a 20 s verification window; from \`deploy promote\`
+of the bad deploy returning to \`deploy rollback\` returning, which waits
+until Vercel (the stand-in) serves the previous deploy in production and the
+production URL answers. Detection is bounded below by the window. The
+baseline, in the same runs, is today's way back once someone has noticed:
+rebuild the previous ref (the fixture app's build: copy, stamp, hash its
+scripts into the headers) and deploy it to production as a new deploy,
+until production serves it. The stand-in does not build, so on Vercel the
+baseline also pays the project's build; \`deploy rollback\` does not.
+
+$(cat "$LOG/rollback.md")
 EOF
 echo "== wrote benches/RESULTS.md (target row: $hot8, $verdict)"

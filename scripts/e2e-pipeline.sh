@@ -13,7 +13,9 @@
 #     verification fails and the pipeline rolls production back to web@2 on
 #     its own, then checks that web@2 answers again.
 # Prints the time from the bad deploy going live to the rollback being live
-# (also written to $E2E_RESULT when set). Needs PG_OBSERVE_TEST_URL (a
+# (also written to $E2E_RESULT when set). E2E_REBUILD_BASELINE=1 then times
+# today's manual way back for comparison: web@3 live again, web@2 rebuilt
+# from its sources and deployed to production as a new deploy. Needs PG_OBSERVE_TEST_URL (a
 # cluster with pg_observe installed), target/debug/{pg-observe,vercel-standin}
 # and tools/node_modules (scripts/setup.sh).
 set -euo pipefail
@@ -115,6 +117,7 @@ release() {
   else
     code=$?
     [ "$code" -eq 1 ] || { say "verification of $id ended with $code, not a verdict"; exit 1; }
+    VERDICT_AT=$(date +%s.%N)
     pgo deploy rollback --url "$PRODUCTION" --reason "$id failed its production verification" || exit 1
     ROLLED_BACK_AT=$(date +%s.%N)
     kill "$TRAFFIC_PID" 2>/dev/null || true
@@ -144,6 +147,22 @@ pg "$DATABASE_URL" -At -c "select count(*) from observe.notifications
                             where subject like '%Deploy dpl_3 failed verification'" | grep -qx 1
 pg "$DATABASE_URL" -c "select environment, period, deployments, change_failures, change_failure_rate, restores,
                               time_to_restore from observe.dora where environment = 'production'"
-[ -n "${E2E_RESULT:-}" ] && printf '{"bad_deploy_to_rollback_live_seconds": %s, "pipeline_seconds": %s}\n' \
-  "$took" "$((SECONDS - T0))" >"$E2E_RESULT"
+detect=$(awk "BEGIN { printf \"%.1f\", $VERDICT_AT - $LIVE_AT }")
+act=$(awk "BEGIN { printf \"%.1f\", $ROLLED_BACK_AT - $VERDICT_AT }")
+
+rebuild=null
+if [ "${E2E_REBUILD_BASELINE:-0}" = 1 ]; then
+  say "baseline: web@3 live again, then back by rebuilding web@2 and deploying it"
+  curl -fsS -X POST -H "Authorization: Bearer $VERCEL_TOKEN" \
+    "$ORIGIN/v10/projects/$VERCEL_PROJECT_ID/promote/dpl_3?teamId=$VERCEL_TEAM_ID" >/dev/null
+  curl -fsS "$PRODUCTION" | grep -q "web@3"
+  start=$(date +%s.%N)
+  site2b=$(build web@2)
+  deploy dpl_2_rebuilt "$site2b" production
+  until curl -fsS "$PRODUCTION" 2>/dev/null | grep -q "web@2"; do sleep 0.05; done
+  rebuild=$(awk "BEGIN { printf \"%.2f\", $(date +%s.%N) - $start }")
+  say "the rebuild took ${rebuild}s here, where the stand-in does not build; pg-observe's rollback took ${act}s"
+fi
+[ -n "${E2E_RESULT:-}" ] && printf '{"bad_deploy_to_rollback_live_seconds": %s, "live_to_failed_verdict_seconds": %s, "failed_verdict_to_rollback_live_seconds": %s, "rebuild_rollback_seconds": %s, "pipeline_seconds": %s}\n' \
+  "$took" "$detect" "$act" "$rebuild" "$((SECONDS - T0))" >"$E2E_RESULT"
 say "pipeline passed: a good deploy promoted, a bad one rolled back"

@@ -181,7 +181,7 @@ fn alerts_check(g: &Gate) -> Result<Check, CliError> {
 }
 
 pub fn run(g: &Gate, as_json: bool) -> Result<i32, CliError> {
-    let checks = vec![
+    let checks = [
         verification(g)?,
         budgets_check(g)?,
         header_check(g)?,

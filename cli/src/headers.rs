@@ -255,11 +255,22 @@ mod tests {
 
     #[test]
     fn static_formats_refuse_a_nonce_and_hash_mode_grades_a_plus() {
-        let policy = HeaderPolicy::default();
+        let nonce = HeaderPolicy {
+            csp: Some(CspMode::Nonce),
+            ..HeaderPolicy::default()
+        };
         assert!(matches!(
-            generate(&policy, Format::Vercel, None),
+            generate(&nonce, Format::Vercel, None),
             Err(CliError::Input(_))
         ));
+        // Unset, the mode follows the format.
+        let policy = HeaderPolicy::default();
+        let vercel = generate(&policy, Format::Vercel, None).unwrap();
+        assert!(
+            vercel.config.contains("script-src 'none'"),
+            "{}",
+            vercel.config
+        );
         let nginx = generate(&policy, Format::Nginx, None).unwrap();
         assert!(
             nginx

@@ -352,6 +352,8 @@ async fn refusals_name_the_problem() {
 #[tokio::test]
 async fn dora_on_a_known_history() {
     let db = TestDb::new().await;
+    // Minutes to restore are compared to a tenth: the fixtures' statements
+    // each have their own now().
     let history = [
         ("d6", 60.0 * 24.0, 240.0, Some("fail")),
         ("d1", 20.0 * 24.0, 2.0, Some("pass")),
@@ -399,7 +401,7 @@ async fn dora_on_a_known_history() {
             "select environment, period, deployments, deploys_per_day::float8, deployment_frequency_level,
                     extract(epoch from lead_time)::float8 / 3600, lead_time_level,
                     change_failures, change_failure_rate::float8, change_failure_rate_level,
-                    restores, extract(epoch from time_to_restore)::float8 / 60, time_to_restore_level
+                    restores, round(extract(epoch from time_to_restore) / 60, 1)::float8, time_to_restore_level
                from observe.dora order by environment, period",
             &[],
         )

@@ -33,7 +33,11 @@ try {
     const url = new URL(path.replace(/^\//, ""), base).href;
     const page = await browser.newPage();
     const errors = [];
-    page.on("console", (m) => m.type() === "error" && errors.push(`console: ${m.text()}`));
+    page.on("console", (m) => {
+      // The browser's own favicon request is not the page's doing.
+      const favicon = m.text().startsWith("Failed to load resource") && m.location().url?.endsWith("/favicon.ico");
+      if (m.type() === "error" && !favicon) errors.push(`console: ${m.text()}`);
+    });
     page.on("pageerror", (e) => errors.push(`uncaught: ${e}`));
     await page.addInitScript(() => {
       globalThis.__violations = [];

@@ -24,6 +24,9 @@ fn main() {
         rate_limit: arg("--rate-limit")
             .and_then(|l| l.parse().ok())
             .unwrap_or(100),
+        rate_window_seconds: arg("--rate-window")
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(60),
     };
     match start(opts) {
         Ok(origin) => println!("listening on {origin}"),
