@@ -10,7 +10,9 @@
 #      throughput against the Resend stand-in's 2 requests/s
 #   5. ingest: 100 concurrent clients at 1000 requests/min and saturated,
 #      against the same Deno answering 204 without pg_observe
-#   6. deploy safety: observe.verify_deploy with 10 million events stored,
+#   6. server-side capture: pgbench with 5 % failing transactions, capture
+#      on vs off, and the time from a failing statement to its stored row
+#   7. deploy safety: observe.verify_deploy with 10 million events stored,
 #      against the deploy view and a raw count over the same windows; the
 #      pipeline's time from a bad deploy to the rollback being live,
 #      against rebuilding the previous ref in the same runs
@@ -36,6 +38,8 @@ echo "== edge functions"
 benches/edge/run.sh | tee "$LOG/edge.md"
 echo "== ingest"
 benches/edge/ingest.sh | tee "$LOG/ingest.md"
+echo "== server-side capture"
+benches/pgbench/server_capture/run.sh | tee "$LOG/server_capture.md"
 echo "== deploy safety"
 benches/deploy/run.sh | tee "$LOG/verify.md"
 benches/deploy/rollback.sh | tee "$LOG/rollback.md"
@@ -128,7 +132,23 @@ generator answering 204 without reading a database, under the same load.
 
 $(cat "$LOG/ingest.md")
 
-## 6. Deploy safety
+## 6. Server-side capture under load
+
+\`benches/pgbench/server_capture/run.sh\` (ROUNDS=${ROUNDS:-3}, ${SECONDS_PER_RUN:-10} s per run, \`-M prepared\`, \`-j 2\`)
+
+A cluster started with \`shared_preload_libraries = 'pg_cron,pg_observe'\`
+(durable commits). Each transaction updates one of 10,000 rows; 5 % then
+fail with a serialization failure, which the log hook captures and the
+storing worker writes into \`observe.issues\` (flood control at its default).
+The baseline is the same cluster with \`observe.capture_server_errors = off\`,
+measured in the same run (target: capture on ≥ 0.95 × off). Latency is
+the time from the failing statement (the event's \`occurred_at\`, taken in
+the hook) until a second session sees its event row, and so its issue,
+committed; target p99 under 2 s.
+
+$(cat "$LOG/server_capture.md")
+
+## 7. Deploy safety
 
 \`benches/deploy/run.sh\` (EVENTS=${EVENTS:-10000000}, ROUNDS=${ROUNDS:-3}, pgbench, one client, \`-M prepared\`)
 

@@ -6,7 +6,10 @@
 #   scripts/cluster.sh start|stop|restart|fresh|status|url
 #
 # Environment: PGDIR (default target/pg), PGPORT (default 5499),
-# PG_DURABLE=0 turns off fsync for throwaway test clusters.
+# PG_DURABLE=0 turns off fsync for throwaway test clusters, PG_PRELOAD adds
+# libraries to shared_preload_libraries (pg_observe, for server-side
+# capture) and PG_CONF adds lines to postgresql.conf; all three apply when
+# the cluster is created.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,6 +17,8 @@ PGBIN=$(/usr/bin/pg_config --bindir)
 PGDIR=${PGDIR:-$ROOT/target/pg}
 PGPORT=${PGPORT:-5499}
 PG_DURABLE=${PG_DURABLE:-1}
+PG_PRELOAD=${PG_PRELOAD:-}
+PG_CONF=${PG_CONF:-}
 DATA=$PGDIR/data
 CRON_DB=observe_cron
 
@@ -29,7 +34,7 @@ init() {
     echo "port = $PGPORT"
     echo "listen_addresses = '127.0.0.1'"
     echo "unix_socket_directories = '$PGDIR'"
-    echo "shared_preload_libraries = 'pg_cron'"
+    echo "shared_preload_libraries = 'pg_cron${PG_PRELOAD:+,$PG_PRELOAD}'"
     echo "cron.database_name = '$CRON_DB'"
     echo "cron.use_background_workers = on"
     echo "max_worker_processes = 32"
@@ -41,6 +46,7 @@ init() {
       echo "synchronous_commit = off"
       echo "full_page_writes = off"
     fi
+    [ -z "$PG_CONF" ] || printf '%s\n' "$PG_CONF"
   } | as_pg tee -a "$DATA/postgresql.conf" >/dev/null
 }
 

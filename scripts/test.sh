@@ -7,7 +7,9 @@
 #      functions' decisions, natively
 #   2. #[pg_test]s inside a PostgreSQL 15 started by cargo-pgrx
 #   3. integration tests over tokio-postgres against the project's own
-#      PostgreSQL 15 cluster with pg_cron, one database per test
+#      PostgreSQL 15 cluster with pg_cron, one database per test; then the
+#      server-side capture tests, on a second cluster that also preloads
+#      pg_observe (CAPTURE_PGDIR, CAPTURE_PGPORT, default port 5500)
 #   4. pgTAP tests of the SQL API (supabase/tests), run with pg_prove
 #   5. the edge functions end to end: real Deno running the real WASM
 #      (scripts/functions.sh) against that cluster, with local stand-ins
@@ -74,7 +76,26 @@ done_step
 
 export PG_OBSERVE_TEST_URL="host=127.0.0.1 port=$PGPORT user=postgres"
 step "integration tests (tests/)"
-cargo test -p pg_observe_tests
+# Every test target but server_capture, which needs the preloading cluster.
+targets=()
+for target in tests/tests/*.rs tests/tests/*/main.rs; do
+  name=${target#tests/tests/}
+  name=${name%.rs}
+  name=${name%/main}
+  [ "$name" = server_capture ] || targets+=(--test "$name")
+done
+cargo test -p pg_observe_tests "${targets[@]}"
+done_step
+
+CAPTURE_PGDIR=${CAPTURE_PGDIR:-$ROOT/target/pg-capture} CAPTURE_PGPORT=${CAPTURE_PGPORT:-5500}
+step "server-side capture tests (tests/tests/server_capture.rs) on a cluster preloading pg_observe"
+# A small ring, so that the flood test overflows it quickly.
+PGDIR=$CAPTURE_PGDIR PGPORT=$CAPTURE_PGPORT PG_PRELOAD=pg_observe \
+  PG_CONF="observe.capture_ring_size = '256kB'" scripts/cluster.sh fresh
+trap 'scripts/cluster.sh stop; PGDIR=$CAPTURE_PGDIR PGPORT=$CAPTURE_PGPORT scripts/cluster.sh stop' EXIT
+PG_OBSERVE_PRELOAD_TEST_URL="host=127.0.0.1 port=$CAPTURE_PGPORT user=postgres" \
+  PG_OBSERVE_PRELOAD_PGDIR=$CAPTURE_PGDIR cargo test -p pg_observe_tests --test server_capture
+PGDIR=$CAPTURE_PGDIR PGPORT=$CAPTURE_PGPORT scripts/cluster.sh stop
 done_step
 
 step "pgTAP tests (supabase/tests)"

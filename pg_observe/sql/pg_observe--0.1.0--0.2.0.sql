@@ -49,7 +49,11 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'log_errors_wrapper';
 
-CREATE OR REPLACE FUNCTION observe."log_error"(
+-- log_error gained its last argument, durable; a new signature is a new
+-- function, so the old one goes (its grants return with
+-- apply_role_privileges() below).
+DROP FUNCTION observe."log_error"(text, text, text, text, text, text, text, jsonb, text[], text, text, timestamptz);
+CREATE FUNCTION observe."log_error"(
 	"message" TEXT,
 	"level" TEXT DEFAULT 'error',
 	"service" TEXT DEFAULT NULL,
@@ -61,12 +65,34 @@ CREATE OR REPLACE FUNCTION observe."log_error"(
 	"fingerprint" TEXT[] DEFAULT NULL,
 	"user_ref" TEXT DEFAULT NULL,
 	"request_id" TEXT DEFAULT NULL,
-	"occurred_at" timestamp with time zone DEFAULT now()
+	"occurred_at" timestamp with time zone DEFAULT now(),
+	"durable" bool DEFAULT false
 ) RETURNS uuid
 VOLATILE SECURITY DEFINER PARALLEL UNSAFE 
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'log_error_wrapper';
+
+-- Server-side capture's health (pg_observe/src/server_capture/stats.rs).
+CREATE FUNCTION observe."capture_stats"() RETURNS TABLE (
+	"preloaded" bool,
+	"captured" bigint,
+	"dropped" bigint,
+	"stored" bigint,
+	"failed" bigint,
+	"skipped" bigint,
+	"pending" bigint,
+	"ring_bytes" bigint,
+	"ring_used_bytes" bigint,
+	"worker_lag" interval,
+	"last_stored_at" timestamp with time zone,
+	"last_error" TEXT,
+	"last_error_at" timestamp with time zone,
+	"launcher_pid" INT
+)
+STRICT VOLATILE 
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'capture_stats_wrapper';
 
 -- The activity trigger asks core for the kind of a change
 -- (pg_observe_core::lifecycle::ActivityKind), so the words live in Rust.
@@ -2919,7 +2945,7 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
 
     -- Writers capture. The capture functions are SECURITY DEFINER, so
     -- writers need no table privilege at all.
-    ('function', 'observe.log_error(text, text, text, text, text, text, text, jsonb, text[], text, text, timestamptz)', 'observe_writer', 'EXECUTE'),
+    ('function', 'observe.log_error(text, text, text, text, text, text, text, jsonb, text[], text, text, timestamptz, boolean)', 'observe_writer', 'EXECUTE'),
     ('function', 'observe.log_error(jsonb)', 'observe_writer', 'EXECUTE'),
     ('function', 'observe.log_errors(jsonb)', 'observe_writer', 'EXECUTE'),
 
@@ -2928,6 +2954,10 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
     ('function', 'observe.normalize_message(text)', 'observe_reader', 'EXECUTE'),
     ('function', 'observe.fingerprint(text, text, text, text[])', 'observe_writer', 'EXECUTE'),
     ('function', 'observe.fingerprint(text, text, text, text[])', 'observe_reader', 'EXECUTE'),
+
+    -- Server-side capture's health: counters of the whole cluster.
+    ('function', 'observe.capture_stats()', 'observe_reader', 'EXECUTE'),
+    ('function', 'observe.capture_stats()', 'observe_admin', 'EXECUTE'),
 
     -- Readers see everything through the views, which are security_invoker
     -- and therefore need the tables beneath readable too.

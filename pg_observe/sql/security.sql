@@ -34,7 +34,7 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
 
     -- Writers capture. The capture functions are SECURITY DEFINER, so
     -- writers need no table privilege at all.
-    ('function', 'observe.log_error(text, text, text, text, text, text, text, jsonb, text[], text, text, timestamptz)', 'observe_writer', 'EXECUTE'),
+    ('function', 'observe.log_error(text, text, text, text, text, text, text, jsonb, text[], text, text, timestamptz, boolean)', 'observe_writer', 'EXECUTE'),
     ('function', 'observe.log_error(jsonb)', 'observe_writer', 'EXECUTE'),
     ('function', 'observe.log_errors(jsonb)', 'observe_writer', 'EXECUTE'),
 
@@ -43,6 +43,10 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
     ('function', 'observe.normalize_message(text)', 'observe_reader', 'EXECUTE'),
     ('function', 'observe.fingerprint(text, text, text, text[])', 'observe_writer', 'EXECUTE'),
     ('function', 'observe.fingerprint(text, text, text, text[])', 'observe_reader', 'EXECUTE'),
+
+    -- Server-side capture's health: counters of the whole cluster.
+    ('function', 'observe.capture_stats()', 'observe_reader', 'EXECUTE'),
+    ('function', 'observe.capture_stats()', 'observe_admin', 'EXECUTE'),
 
     -- Readers see everything through the views, which are security_invoker
     -- and therefore need the tables beneath readable too.

@@ -17,6 +17,7 @@ mod lifecycle;
 mod log_error;
 mod maintenance;
 mod pgtime;
+mod server_capture;
 mod settings;
 #[cfg(any(test, feature = "pg_test"))]
 mod tests;
@@ -132,6 +133,7 @@ extension_sql_file!("../sql/security.sql", name = "security", finalize);
 pub extern "C-unwind" fn _PG_init() {
     settings::register();
     capture::register();
+    server_capture::register();
     pg_observe_core::interrupt::install(check_for_interrupts);
 }
 

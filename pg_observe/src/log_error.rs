@@ -17,9 +17,11 @@ use crate::capture::capture;
 use crate::errors::raise_event_error;
 use crate::jsonb::{Node, RawJsonb};
 use crate::pgtime::from_pg;
-use crate::settings;
+use crate::{server_capture, settings};
 
-/// Records one error event and returns its id.
+/// Records one error event and returns its id. A durable event is stored by
+/// the capture worker, surviving the caller's rollback (ARCHITECTURE.md,
+/// "Server-side capture").
 #[allow(clippy::too_many_arguments)]
 #[pg_extern(schema = "observe", volatile, parallel_unsafe, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
@@ -36,7 +38,8 @@ fn log_error(
     user_ref: default!(Option<&str>, "NULL"),
     request_id: default!(Option<&str>, "NULL"),
     occurred_at: default!(Option<TimestampWithTimeZone>, "now()"),
-) -> Uuid {
+    durable: default!(Option<bool>, "false"),
+) -> Option<Uuid> {
     let Some(message) = message else {
         raise_event_error(EventError::Missing {
             field: "message".into(),
@@ -73,7 +76,18 @@ fn log_error(
     event.user_ref = user_ref.map(str::to_owned);
     event.request_id = request_id.map(str::to_owned);
     event.occurred_at = occurred_at.map(from_pg);
-    capture(event)
+    event.durable = durable.unwrap_or(false);
+    capture_one(event)
+}
+
+/// Captures now, or queues for the capture worker when the event is durable
+/// (None when the capture ring had no room).
+fn capture_one(event: EventInput) -> Option<Uuid> {
+    if event.durable {
+        server_capture::durable::capture(event)
+    } else {
+        Some(capture(event))
+    }
 }
 
 /// Records one error event given as a JSON object (the form supabase-js
@@ -86,7 +100,7 @@ fn log_error(
     security_definer
 )]
 #[search_path(pg_catalog, pg_temp)]
-fn log_error_json(event: Option<RawJsonb>) -> Uuid {
+fn log_error_json(event: Option<RawJsonb>) -> Option<Uuid> {
     let event = event.unwrap_or_else(|| {
         raise_event_error(EventError::Missing {
             field: "event".into(),
@@ -94,7 +108,7 @@ fn log_error_json(event: Option<RawJsonb>) -> Uuid {
     });
     let input =
         event_input(&event.root(), &settings::limits()).unwrap_or_else(|e| raise_event_error(e));
-    capture(input)
+    capture_one(input)
 }
 
 /// Records a JSON array of events, all or nothing; returns how many.
@@ -132,7 +146,7 @@ fn log_errors(events: Option<RawJsonb>) -> i32 {
     }
     let count = inputs.len() as i32;
     for input in inputs {
-        capture(input);
+        capture_one(input);
     }
     count
 }

@@ -22,6 +22,13 @@ pub fn from_pg(t: TimestampWithTimeZone) -> DateTime<Utc> {
     )
 }
 
+/// A `TimestampTz` as PostgreSQL's C functions return it (microseconds since
+/// 2000-01-01).
+pub fn from_pg_micros(micros: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(micros.saturating_add(PG_EPOCH_OFFSET_MICROS))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
 /// A fixed-length interval: months have no fixed length, so they are
 /// refused (an alert window of "1 month" would mean 28 to 31 days).
 pub fn from_interval(interval: Interval) -> Result<TimeDelta, &'static str> {

@@ -1,6 +1,7 @@
 //! Fixtures for the integration tests: every test gets a database of its own
-//! with the extension freshly created, on the cluster `scripts/test.sh`
-//! starts, so tests run in parallel without seeing each other's issues.
+//! with the extension freshly created, on a cluster `scripts/test.sh`
+//! starts, so tests run in parallel without seeing each other's issues. The
+//! server-side capture tests use a second cluster, which preloads pg_observe.
 
 use std::time::Duration;
 
@@ -11,6 +12,17 @@ pub fn cluster_url() -> String {
     std::env::var("PG_OBSERVE_TEST_URL").expect(
         "PG_OBSERVE_TEST_URL is not set: run the integration tests through scripts/test.sh, \
          which starts the PostgreSQL 15 cluster they need",
+    )
+}
+
+/// Connection string of the superuser of the cluster that preloads
+/// pg_observe (`shared_preload_libraries = 'pg_cron,pg_observe'`), for the
+/// server-side capture tests.
+pub fn preload_cluster_url() -> String {
+    std::env::var("PG_OBSERVE_PRELOAD_TEST_URL").expect(
+        "PG_OBSERVE_PRELOAD_TEST_URL is not set: the server-side capture tests need a cluster \
+         started with shared_preload_libraries = 'pg_cron,pg_observe'; run them through \
+         scripts/test.sh, which starts it",
     )
 }
 
@@ -31,6 +43,8 @@ pub async fn connect(url: &str) -> Client {
 pub struct TestDb {
     pub name: String,
     pub url: String,
+    /// The superuser's connection string of the cluster the database is on.
+    pub cluster: String,
     /// Superuser connection to the test database.
     pub client: Client,
 }
@@ -41,13 +55,18 @@ impl TestDb {
     }
 
     pub async fn with_extensions(extensions: &[&str]) -> TestDb {
+        Self::on(&cluster_url(), extensions).await
+    }
+
+    /// A database on the cluster at `cluster` holding `extensions`.
+    pub async fn on(cluster: &str, extensions: &[&str]) -> TestDb {
         let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-        let admin = connect(&cluster_url()).await;
+        let admin = connect(cluster).await;
         admin
             .batch_execute(&format!("create database {name}"))
             .await
             .expect("create test database");
-        let url = format!("{} dbname={name}", cluster_url());
+        let url = format!("{cluster} dbname={name}");
         let client = connect(&url).await;
         for ext in extensions {
             client
@@ -55,7 +74,12 @@ impl TestDb {
                 .await
                 .unwrap_or_else(|e| panic!("create extension {ext}: {}", message(&e)));
         }
-        TestDb { name, url, client }
+        TestDb {
+            name,
+            url,
+            cluster: cluster.to_owned(),
+            client,
+        }
     }
 
     /// A database with nothing installed, for tests that install a
@@ -100,6 +124,7 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         let name = self.name.clone();
+        let cluster = self.cluster.clone();
         // Dropping needs the test's connections closed; a short-lived thread
         // with its own runtime does it without blocking the test runtime.
         let _ = std::thread::spawn(move || {
@@ -108,7 +133,7 @@ impl Drop for TestDb {
                 .build()
                 .expect("runtime");
             rt.block_on(async {
-                let admin = connect(&cluster_url()).await;
+                let admin = connect(&cluster).await;
                 let _ = admin
                     .batch_execute(&format!("drop database if exists {name} with (force)"))
                     .await;

@@ -442,3 +442,32 @@ async fn plpgsql_exception_handlers_capture_sqlerrm_sqlstate_and_context() {
         .await;
     assert_eq!(issues, 2);
 }
+
+/// Without `shared_preload_libraries = 'pg_observe'` (this cluster preloads
+/// only pg_cron), capture works and durable capture says what to add.
+#[tokio::test]
+async fn durable_capture_without_the_preload_names_the_setting() {
+    let db = TestDb::new().await;
+    for sql in [
+        "select observe.log_error('x', durable => true)",
+        "select observe.log_error('{\"message\": \"x\", \"durable\": true}'::jsonb)",
+    ] {
+        let err = db
+            .client
+            .batch_execute(sql)
+            .await
+            .expect_err("durable capture without the preload");
+        assert_eq!(sqlstate(&err), "55000", "{sql}");
+        assert!(
+            message(&err).contains("shared_preload_libraries = 'pg_observe'"),
+            "{}",
+            message(&err)
+        );
+    }
+    let preloaded: bool = db
+        .scalar("select preloaded from observe.capture_stats()")
+        .await;
+    assert!(!preloaded);
+    let stored: i64 = db.scalar("select count(*) from observe.events").await;
+    assert_eq!(stored, 0);
+}

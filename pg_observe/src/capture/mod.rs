@@ -1,7 +1,7 @@
-//! The one entry point of capture. The SQL functions feed it today; the
-//! `emit_log_hook` drain of the roadmap will feed it the same `EventInput`,
-//! so scrubbing, limits, grouping, flood control and the issue lifecycle
-//! apply identically whatever the source.
+//! The one entry point of capture. The SQL functions and the server-side
+//! capture worker feed it the same `EventInput`, so scrubbing, limits,
+//! grouping, flood control and the issue lifecycle apply identically
+//! whatever the source.
 
 mod budgets;
 mod error;
@@ -16,13 +16,15 @@ pub use error::CaptureError;
 pub use issue_cache::installation;
 pub use issue_cache::register;
 pub use plans::{reopen_args, REOPEN};
+pub use store::new_event_id;
+pub use writer::{of as writer_of, role_name, WriterRole};
 
 use std::collections::HashMap;
 use std::hash::Hash;
 
 use chrono::Utc;
 use pg_observe_core::event::EventInput;
-use pg_observe_core::process::{process, Pipeline};
+use pg_observe_core::process::{process, Pipeline, ProcessedEvent};
 use pgrx::Uuid;
 
 use crate::errors::raise_capture_error;
@@ -36,7 +38,21 @@ pub fn capture(input: EventInput) -> Uuid {
 /// `capture` without raising. An error inside PostgreSQL itself (a failed
 /// statement) still aborts the (sub)transaction: callers that must survive
 /// those run each event in a subtransaction of their own.
-pub fn try_capture(mut input: EventInput) -> Result<Uuid, CaptureError> {
+pub fn try_capture(input: EventInput) -> Result<Uuid, CaptureError> {
+    try_capture_as(input, &writer::current())
+}
+
+/// `try_capture` on behalf of `writer`, for the capture worker: the role that
+/// raised an error is its writer, so an untrusted role's budgets apply to
+/// what it triggers.
+pub fn try_capture_as(input: EventInput, writer: &WriterRole) -> Result<Uuid, CaptureError> {
+    let event = process_input(input)?;
+    store::store(event, writer, None)
+}
+
+/// Validates and processes (bounds, scrubs, groups) an event without
+/// storing it: a durable event is processed in the caller's backend.
+pub fn process_input(mut input: EventInput) -> Result<ProcessedEvent, CaptureError> {
     crate::version::ensure_current()?;
     if input.service.is_none() {
         input.service = Some(settings::default_service());
@@ -48,15 +64,24 @@ pub fn try_capture(mut input: EventInput) -> Result<Uuid, CaptureError> {
         input.release = settings::default_release();
     }
     input.validate()?;
-    let writer = writer::current();
     let pipeline = Pipeline {
         scrubber: &*settings::scrubber()?,
         limits: &settings::limits(),
         user_key: &*user_key::user_key()?,
         received_at: Utc::now(),
     };
-    let event = process(input, &pipeline)?;
-    store::store(event, &writer)
+    Ok(process(input, &pipeline)?)
+}
+
+/// Stores an event `process_input` processed earlier, under the id its
+/// caller was given.
+pub fn store_processed(
+    event: ProcessedEvent,
+    writer: &WriterRole,
+    id: Uuid,
+) -> Result<Uuid, CaptureError> {
+    crate::version::ensure_current()?;
+    store::store(event, writer, Some(id))
 }
 
 /// Takes `events` and `bytes` from the acting role's per-minute budgets when

@@ -59,14 +59,19 @@ pub(super) fn backend_slot() -> i16 {
     backend.rem_euclid(SLOTS) as i16
 }
 
-pub fn store(event: ProcessedEvent, writer: &WriterRole) -> Result<Uuid, CaptureError> {
+/// Stores the event under `id`, or under a new id when none is given.
+pub fn store(
+    event: ProcessedEvent,
+    writer: &WriterRole,
+    id: Option<Uuid>,
+) -> Result<Uuid, CaptureError> {
     if issue_cache::refresh() {
         MINUTES.with(|minutes| minutes.borrow_mut().clear());
         KNOWN_RELEASES.with(|known| known.borrow_mut().clear());
     }
     Spi::connect_mut(|client| {
         with_plans(client, |client, plans| {
-            let id = store_with(client, plans, event, writer)?;
+            let id = store_with(client, plans, event, writer, id)?;
             fold::fold_if_stale(client, plans)?;
             Ok(id)
         })?
@@ -88,25 +93,31 @@ struct Recorded {
     status_changed_at: Option<DateTime<Utc>>,
 }
 
+/// A new event id: UUIDv7, so ids sort by capture time.
+pub fn new_event_id() -> Uuid {
+    RNG.with(|rng| {
+        let mut random = [0u8; 10];
+        rng.borrow_mut().fill(&mut random);
+        let millis = Utc::now().timestamp_millis().max(0) as u64;
+        Uuid::from_bytes(uuid_v7(millis, random))
+    })
+}
+
 fn store_with(
     client: &mut SpiClient<'_>,
     plans: &Plans,
     event: ProcessedEvent,
     writer: &WriterRole,
+    id: Option<Uuid>,
 ) -> Result<Uuid, CaptureError> {
     let service = event.service.as_deref().expect("capture sets the service");
     let key = (service.to_owned(), event.grouping.hashes.join(" "));
-    let (id, draw) = RNG.with(|rng| {
-        let mut rng = rng.borrow_mut();
-        let mut random = [0u8; 10];
-        rng.fill(&mut random);
-        let millis = Utc::now().timestamp_millis().max(0) as u64;
-        (uuid_v7(millis, random), rng.f64())
-    });
+    let id = id.unwrap_or_else(new_event_id);
+    let draw = RNG.with(|rng| rng.borrow_mut().f64());
     let incoming = Incoming {
         event: &event,
         service,
-        id: Uuid::from_bytes(id),
+        id,
         writer,
     };
     let id = incoming.id;

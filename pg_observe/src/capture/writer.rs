@@ -15,10 +15,15 @@ pub struct WriterRole {
 
 /// The acting role of the current statement and its trust.
 pub fn current() -> WriterRole {
-    // SAFETY: plain catalog lookups of the session's own role; the role
-    // exists for as long as the session acts as it.
+    // SAFETY: reads the session's outer user id.
+    of(unsafe { pg_sys::GetOuterUserId() })
+}
+
+/// `role` as a writer: the capture worker writes on behalf of the role that
+/// raised an error (ARCHITECTURE.md, "Server-side capture").
+pub fn of(outer: pg_sys::Oid) -> WriterRole {
+    // SAFETY: catalog lookups that report a missing role instead of raising.
     unsafe {
-        let outer = pg_sys::GetOuterUserId();
         let untrusted = pg_sys::get_role_oid(c"observe_untrusted".as_ptr(), true);
         let trust = if pg_sys::superuser_arg(outer)
             || untrusted == pg_sys::InvalidOid
@@ -35,7 +40,7 @@ pub fn current() -> WriterRole {
     }
 }
 
-fn role_name(role: pg_sys::Oid) -> String {
+pub fn role_name(role: pg_sys::Oid) -> String {
     // SAFETY: with noerr, a missing role gives NULL instead of raising.
     let name = unsafe { pg_sys::GetUserNameFromId(role, true) };
     if name.is_null() {

@@ -2,7 +2,7 @@
 -- argument types and return type, who it runs as, its volatility, and the
 -- tables, views and types analysts query.
 begin;
-select plan(105);
+select plan(109);
 
 select has_schema('observe', 'schema observe exists');
 
@@ -27,19 +27,28 @@ select functions_are('observe', array[
     'deploy_verdict', 'evaluate_budgets', 'lighthouse_budgets', 'dora_level', 'deploy_window',
     'budget_observations', 'verify_deploy', 'set_deploy_policy', 'record_deploy', 'record_rollback',
     'rollback_target', 'live_deploy', 'record_latencies', 'create_budget', 'delete_budget',
-    'import_lighthouse_budgets', 'check_budgets'
+    'import_lighthouse_budgets', 'check_budgets',
+    'capture_stats'
 ], 'observe holds exactly the documented functions');
 
 -- Capture
 select has_function('observe', 'log_error',
-    array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone']);
+    array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone', 'boolean']);
 select function_returns('observe', 'log_error',
-    array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone'],
+    array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone', 'boolean'],
     'uuid');
 select has_function('observe', 'log_error', array['jsonb']);
 select function_returns('observe', 'log_error', array['jsonb'], 'uuid');
 select has_function('observe', 'log_errors', array['jsonb']);
 select function_returns('observe', 'log_errors', array['jsonb'], 'integer');
+
+-- Server-side capture
+select has_function('observe', 'capture_stats', array[]::text[]);
+select function_returns('observe', 'capture_stats', array[]::text[], 'setof record');
+select isnt_definer('observe', 'capture_stats', array[]::text[]);
+select is((select preloaded from observe.capture_stats()),
+    current_setting('shared_preload_libraries') like '%pg_observe%',
+    'capture_stats() reports whether pg_observe is preloaded');
 
 -- Grouping helpers
 select has_function('observe', 'normalize_message', array['text']);
@@ -111,7 +120,7 @@ select volatility_is('observe', 'grade_headers', array['jsonb'], 'immutable');
 
 -- Callers need EXECUTE only: everything that writes runs as the owner.
 select is_definer('observe', 'log_error',
-    array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone']);
+    array['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text[]', 'text', 'text', 'timestamp with time zone', 'boolean']);
 select is_definer('observe', 'log_error', array['jsonb']);
 select is_definer('observe', 'log_errors', array['jsonb']);
 select is_definer('observe', 'resolve_issue', array['bigint', 'text']);

@@ -161,11 +161,12 @@ async fn one_alert_per_fingerprint_per_30_minutes() {
         evaluate(&db.client, minute, 0).await;
     }
 
+    let label = checkout.to_string();
     let sent: Vec<f64> = notifications(&db, rule)
         .await
         .into_iter()
         .filter(|(kind, _, payload)| {
-            kind == "firing" && payload["labels"]["issue_id"] == checkout.to_string()
+            kind == "firing" && payload["labels"]["issue_id"].as_str() == Some(label.as_str())
         })
         .map(|(_, t, _)| minutes_after_t0(t))
         .collect();

@@ -32,6 +32,7 @@ const FIELDS: &[&str] = &[
     "request_id",
     "occurred_at",
     "unhandled",
+    "durable",
 ];
 
 /// Fields of the `log-error` endpoint's body that are not ours.
@@ -122,6 +123,7 @@ pub(super) fn event_from_json(value: &Value) -> Result<EventInput, EventError> {
     event.fingerprint = fields.string_array("fingerprint")?;
     event.occurred_at = fields.timestamp("occurred_at")?;
     event.unhandled = fields.boolean("unhandled")?;
+    event.durable = fields.boolean("durable")?.unwrap_or(false);
     event.request = fields.object("request")?.unwrap_or_default();
 
     // `labels` is the endpoint's name for tags; explicit tags win a clash.
@@ -358,7 +360,8 @@ mod tests {
             "user_ref": "u-1",
             "request_id": "req-9",
             "occurred_at": "2026-11-01T10:00:00.5+01:00",
-            "unhandled": true
+            "unhandled": true,
+            "durable": true
         }))
         .unwrap();
         assert_eq!(event.level, Level::Warning);
@@ -372,6 +375,7 @@ mod tests {
             "2026-11-01T09:00:00.500+00:00"
         );
         assert_eq!(event.unhandled, Some(true));
+        assert!(event.durable);
     }
 
     #[test]

@@ -46,6 +46,9 @@ pub struct EventInput {
     pub request_id: Option<String>,
     pub occurred_at: Option<DateTime<Utc>>,
     pub unhandled: Option<bool>,
+    /// Store through the capture ring, surviving the caller's rollback
+    /// (server-side capture; not part of the event itself).
+    pub durable: bool,
     /// What a bounded reader cut before the event was built (see
     /// `field_read_bound`), so that the stored event's flags say so.
     pub read_cuts: ReadCuts,
@@ -77,6 +80,7 @@ impl EventInput {
             request_id: None,
             occurred_at: None,
             unhandled: None,
+            durable: false,
             read_cuts: ReadCuts::default(),
         }
     }

@@ -13,6 +13,7 @@ use std::ops::Range;
 
 use super::splice::Edits;
 use super::CARD_MARKER;
+use crate::interrupt;
 
 const MIN_DIGITS: usize = 13;
 const MAX_DIGITS: usize = 19;
@@ -85,6 +86,7 @@ pub(super) fn cards(text: &str, edits: &mut Edits) {
             at += 1;
             continue;
         }
+        interrupt::check();
         groups.clear();
         loop {
             let start = at;

@@ -11,6 +11,7 @@ use regex::Regex;
 
 use super::splice::Edits;
 use super::IP_MARKER;
+use crate::interrupt;
 
 static IPV4: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}").expect("IPv4 pattern must compile")
@@ -34,6 +35,7 @@ pub(super) fn ipv6_addresses(text: &str, edits: &mut Edits) {
         return;
     }
     for found in IPV6.find_iter(text) {
+        interrupt::check();
         let candidate = found.as_str();
         if is_standalone(text, found.range(), b':')
             && candidate.bytes().any(|b| b.is_ascii_digit())
@@ -49,6 +51,7 @@ pub(super) fn ipv4_addresses(text: &str, edits: &mut Edits) {
         return;
     }
     for found in IPV4.find_iter(text) {
+        interrupt::check();
         if is_standalone(text, found.range(), b'.') && found.as_str().parse::<Ipv4Addr>().is_ok() {
             edits.replace(found.range(), IP_MARKER);
         }

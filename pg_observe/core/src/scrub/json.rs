@@ -8,11 +8,13 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use super::{owned, Scrubber, FILTERED};
+use crate::interrupt;
 
 pub(super) fn scrub_json(scrubber: &Scrubber, root: &mut Value) -> usize {
     let mut scrubbed = 0;
     let mut pending = vec![root];
     while let Some(value) = pending.pop() {
+        interrupt::check();
         match value {
             Value::String(text) => {
                 if let Some(clean) = owned(scrubber.scrub_text(text)) {

@@ -70,7 +70,8 @@ static DEFAULT_NAMES: LazyLock<Vec<Vec<String>>> = LazyLock::new(|| {
 
 #[derive(Debug, Clone)]
 pub(super) struct KeyMatcher {
-    /// Each name as its lowercase words; never empty, so `windows` is safe.
+    /// Each name as its lowercase words; never empty, or it would match
+    /// every key.
     names: Vec<Vec<String>>,
 }
 
@@ -98,23 +99,75 @@ impl KeyMatcher {
     /// True when the words of some sensitive name appear contiguously among
     /// the key's words, unless a measure word follows them directly or an
     /// error word follows them anywhere.
+    ///
+    /// Only the last `MAX_EXAMINED_KEY_BYTES` of a key are examined (see
+    /// `examined_part`), and those in one pass: a suffix flag says whether an
+    /// error word follows each position, so the cost is the number of words
+    /// times the number of names, whatever the key.
     pub(super) fn is_sensitive(&self, key: &str) -> bool {
-        let words = split_words(key);
+        let words = split_words(examined_part(key));
         let is_any = |word: &str, list: &[&str]| list.iter().any(|item| word_eq(word, item));
-        self.names.iter().any(|name| {
-            words.windows(name.len()).enumerate().any(|(at, window)| {
-                let after = &words[at + name.len()..];
-                window
-                    .iter()
-                    .zip(name)
-                    .all(|(word, part)| word_eq(word, part))
-                    && !after
-                        .first()
+        // error_from[i]: an error word is at i or later.
+        let mut error_from = vec![false; words.len() + 1];
+        for at in (0..words.len()).rev() {
+            error_from[at] = error_from[at + 1] || is_any(words[at], ERROR_WORDS);
+        }
+        (0..words.len()).any(|at| {
+            self.names.iter().any(|name| {
+                let end = at + name.len();
+                end <= words.len()
+                    && words[at..end]
+                        .iter()
+                        .zip(name)
+                        .all(|(word, part)| word_eq(word, part))
+                    && !words
+                        .get(end)
                         .is_some_and(|next| is_any(next, MEASURE_WORDS))
-                    && !after.iter().any(|later| is_any(later, ERROR_WORDS))
+                    && !error_from[end]
             })
         })
     }
+}
+
+/// How much of a key is examined, from its end. Keys are names, not data:
+/// real ones (`spring.datasource.hikari.password`, JSON paths, header
+/// names) are far shorter, and in a long dotted path the trailing words name
+/// the value (`a.b.c.password`). The bound keeps a hostile 100 kB key from
+/// costing more than a short one.
+pub const MAX_EXAMINED_KEY_BYTES: usize = 256;
+
+/// The last `MAX_EXAMINED_KEY_BYTES` of `key`, less the word the cut fell
+/// into: a word's tail (`…xpwd`) must not pass for a word of its own.
+pub(super) fn examined_part(key: &str) -> &str {
+    if key.len() <= MAX_EXAMINED_KEY_BYTES {
+        return key;
+    }
+    let mut cut = key.len() - MAX_EXAMINED_KEY_BYTES;
+    while !key.is_char_boundary(cut) {
+        cut += 1;
+    }
+    let tail = &key[cut..];
+    let mut chars = tail.chars();
+    let (Some(prev), Some(first)) = (key[..cut].chars().next_back(), chars.next()) else {
+        return tail;
+    };
+    let inside_word = prev.is_alphanumeric()
+        && first.is_alphanumeric()
+        && !is_boundary(prev, first, chars.next());
+    if !inside_word {
+        return tail;
+    }
+    // Skip to the first word boundary after the cut.
+    let mut prev = first;
+    let mut rest = tail.char_indices().skip(1).peekable();
+    while let Some((at, c)) = rest.next() {
+        let next = rest.peek().map(|&(_, n)| n);
+        if !c.is_alphanumeric() || is_boundary(prev, c, next) {
+            return &tail[at..];
+        }
+        prev = c;
+    }
+    ""
 }
 
 /// Splits on every non-alphanumeric character and on camelCase, PascalCase,
@@ -289,6 +342,35 @@ mod tests {
         assert!(matcher.is_sensitive("mein_geheimnis"));
         assert!(!matcher.is_sensitive("stripe"));
         assert!(!matcher.is_sensitive("customer"));
+    }
+
+    #[test]
+    fn long_keys_are_judged_by_their_last_words() {
+        let matcher = KeyMatcher::default();
+        let path = format!("{}password", "a.".repeat(10_000));
+        assert!(matcher.is_sensitive(&path));
+        let error = format!("{}error", "pwd.".repeat(25_000));
+        assert!(!matcher.is_sensitive(&error));
+        let camel = format!("{}Error", "Pwd".repeat(25_000));
+        assert!(!matcher.is_sensitive(&camel));
+        // A cut inside a word drops the piece: `…xpwd` names nothing.
+        let glued = format!("{}pwd", "x".repeat(MAX_EXAMINED_KEY_BYTES * 2));
+        assert!(!matcher.is_sensitive(&glued));
+        let camel_cut = format!("{}Password", "x".repeat(MAX_EXAMINED_KEY_BYTES * 2));
+        assert!(matcher.is_sensitive(&camel_cut));
+        // Beyond the bound, a secret name at the start is no longer seen.
+        let early = format!("password.{}", "a.".repeat(MAX_EXAMINED_KEY_BYTES));
+        assert!(!matcher.is_sensitive(&early));
+    }
+
+    #[test]
+    fn examined_part_cuts_at_word_boundaries() {
+        let long = |tail: &str| format!("{}{tail}", "é".repeat(MAX_EXAMINED_KEY_BYTES));
+        assert_eq!(examined_part("short_key"), "short_key");
+        assert_eq!(examined_part(&long(".api_key")), ".api_key");
+        assert!(examined_part(&long("")).len() <= MAX_EXAMINED_KEY_BYTES);
+        let dotted = format!("{}.secret", "ab".repeat(MAX_EXAMINED_KEY_BYTES));
+        assert_eq!(examined_part(&dotted), ".secret");
     }
 
     #[test]

@@ -6,30 +6,45 @@
 //! and since no rule matches a marker, scrubbing twice changes nothing.
 //! The order matters where shapes overlap:
 //!
-//! 1. URL userinfo, before e-mail, so `user:pass@host.io` loses the user too;
+//! 1. URL userinfo, before e-mail, so `user:pass@host.io` loses the user too
+//!    (this is also what covers DSNs and connection URLs: `postgres://`,
+//!    `mongodb+srv://`, `redis://:pass@`, `amqp://`, Sentry DSNs);
 //! 2. e-mail addresses;
-//! 3. `Bearer <token>`, before JWTs, so a header reads `Bearer [Filtered]`;
-//! 4. JWTs, then vendor API keys;
-//! 5. `key=value` with a sensitive key, after the shape rules, so `apikey=eyJ…`
-//!    keeps the more telling `[jwt]`;
-//! 6. card numbers, after `key=value`, so `card_number=…` stays `[Filtered]`;
-//! 7. IP addresses, when enabled;
-//! 8. the configured extra patterns, last, so they see the built-in markers
+//! 3. token formats (`tokens`: private key blocks, JWTs, `Bearer`/`Basic`/
+//!    `Token`/`Digest` credentials, connection-string secrets, webhook URLs,
+//!    vendor tokens), in one scan where the match that starts first wins, so
+//!    a header reads `Bearer [Filtered]` rather than `Bearer [jwt]`;
+//! 4. `key=value` with a sensitive key, after the shape rules, so `apikey=eyJ…`
+//!    keeps the more telling `[jwt]`; then PostgreSQL's
+//!    `Key (col)=(value)` details, judged by the same keys;
+//! 5. card numbers, after `key=value`, so `card_number=…` stays `[Filtered]`;
+//! 6. IP addresses, when enabled;
+//! 7. the configured extra patterns, last, so they see the built-in markers
 //!    rather than racing them.
+//!
+//! Every rule is linear in the text, and long keys are judged by their last
+//! `keys::MAX_EXAMINED_KEY_BYTES` bytes, so hostile input costs time in
+//! proportion to its size. Each rule pass, match and JSON node calls
+//! `interrupt::check()`, so a statement timeout can stop a long scrub.
 
 mod cards;
 mod ip;
 mod json;
+mod key_detail;
 mod key_value;
 mod keys;
 mod patterns;
 mod splice;
+mod tokens;
 
 use std::borrow::Cow;
 
 use regex::Regex;
 
+use crate::interrupt;
+
 pub use cards::luhn_valid;
+pub use keys::MAX_EXAMINED_KEY_BYTES;
 use keys::KeyMatcher;
 use splice::Edits;
 
@@ -39,20 +54,46 @@ pub const JWT_MARKER: &str = "[jwt]";
 pub const API_KEY_MARKER: &str = "[api_key]";
 pub const CARD_MARKER: &str = "[card]";
 pub const IP_MARKER: &str = "[ip]";
+/// Replaces a private key block whole, from BEGIN to END.
+pub const PRIVATE_KEY_MARKER: &str = "[private_key]";
 /// Replaces a whole `Bearer <token>`, whatever the case and spacing of `Bearer`.
 pub const BEARER_MARKER: &str = "Bearer [Filtered]";
 
 const MAX_PASSES: usize = 4;
 
 /// Values that an earlier rule already produced; `key=value` leaves them be.
-const MARKERS: [&str; 6] = [
+const MARKERS: [&str; 7] = [
     FILTERED,
     EMAIL_MARKER,
     JWT_MARKER,
     API_KEY_MARKER,
     CARD_MARKER,
     IP_MARKER,
+    PRIVATE_KEY_MARKER,
 ];
+
+/// What the other rules recognise besides the token formats, and where
+/// each shape is specified.
+const RULE_FORMATS: &[(&str, &str)] = &[
+    ("url_credentials", "RFC 3986 section 3.2.1 (userinfo)"),
+    ("email", "RFC 5322 section 3.4.1 (addr-spec)"),
+    ("sensitive_key_value", "the sensitive key names in scrub/keys.rs"),
+    ("postgres_key_detail", "PostgreSQL errdetail \"Key (%s)=(%s)\""),
+    ("payment_card", "ISO/IEC 7812 (issuer ranges, Luhn)"),
+    ("ip_address", "RFC 791, RFC 4291 (opt-in)"),
+];
+
+/// Names of every secret format the scrubber recognises in free text: the
+/// shape rules, then the token formats in the order they are tried.
+pub fn formats() -> impl Iterator<Item = &'static str> {
+    format_sources().map(|(name, _)| name)
+}
+
+/// Each format's name and the document that specifies its shape (for the
+/// README's list of what is scrubbed).
+pub fn format_sources() -> impl Iterator<Item = (&'static str, &'static str)> {
+    RULE_FORMATS.iter().copied().chain(tokens::sources())
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct ScrubConfig {
@@ -134,11 +175,12 @@ impl Scrubber {
         let mut text = Cow::Borrowed(text);
         apply(&mut text, patterns::url_credentials);
         apply(&mut text, patterns::emails);
-        apply(&mut text, patterns::bearer_tokens);
-        apply(&mut text, patterns::jwts);
-        apply(&mut text, patterns::api_keys);
+        apply(&mut text, tokens::tokens);
         apply(&mut text, |text, edits| {
             key_value::key_values(text, &self.keys, edits);
+        });
+        apply(&mut text, |text, edits| {
+            key_detail::key_details(text, &self.keys, edits);
         });
         apply(&mut text, cards::cards);
         if self.scrub_ip_addresses {
@@ -171,6 +213,7 @@ fn owned(text: Cow<'_, str>) -> Option<String> {
 }
 
 fn apply(text: &mut Cow<'_, str>, rule: impl FnOnce(&str, &mut Edits)) {
+    interrupt::check();
     let mut edits = Edits::default();
     rule(text, &mut edits);
     if let Some(scrubbed) = edits.apply(text) {

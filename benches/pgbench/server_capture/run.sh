@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Server-side capture under load, on a cluster that preloads pg_observe:
+# pgbench runs a transfer in which 5 % of transactions fail (setup.sql),
+# with capture on against capture off (observe.capture_server_errors) in the
+# same run, at 1 and 8 clients; then the time from a failing statement to
+# its event row (and issue) being visible, polled every 10 ms by a second
+# session while pgbench fails 25 transactions a second.
+#
+#   benches/pgbench/server_capture/run.sh     # ROUNDS=3 SECONDS_PER_RUN=10
+#
+# Prints markdown: the throughput table, then the latency figures.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
+HERE=$ROOT/benches/pgbench/server_capture
+ROUNDS=${ROUNDS:-3}
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
+LATENCY_SECONDS=${LATENCY_SECONDS:-20}
+export PGDIR=$ROOT/target/pg-bench-capture PGPORT=${CAPTURE_BENCH_PGPORT:-5496} PG_DURABLE=1 PG_PRELOAD=pg_observe
+DB=observe_bench
+
+"$ROOT/scripts/cluster.sh" fresh >/dev/null
+trap '"$ROOT/scripts/cluster.sh" stop' EXIT
+psql_q() { psql -X -q -h 127.0.0.1 -p "$PGPORT" -U postgres -v ON_ERROR_STOP=1 "$@"; }
+psql_q -d postgres -c "create database $DB"
+psql_q -d "$DB" -f "$HERE/setup.sql"
+
+pgbench_run() { # clients seconds [extra pgbench flags]
+  local out clients=$1 seconds=$2
+  shift 2
+  if ! out=$(pgbench -n -M prepared -h 127.0.0.1 -p "$PGPORT" -U postgres -c "$clients" -j 2 \
+      -T "$seconds" "$@" -f "$HERE/transfer.sql" "$DB" 2>&1) || grep -qE '^pgbench: error|aborted' <<<"$out"; then
+    printf 'pgbench with %s clients failed:\n%s\n' "$clients" "$out" >&2
+    exit 1
+  fi
+  printf '%s\n' "$out"
+}
+tps() { pgbench_run "$1" "$SECONDS_PER_RUN" | awk '/^tps/ {print $3}'; }
+capture() { psql_q -d postgres -c "alter database $DB set observe.capture_server_errors = $1"; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+
+printf '| clients | capture | tps (median of %s) | ratio to off |\n' "$ROUNDS"
+printf '|---:|---|---:|---:|\n'
+for clients in 1 8; do
+  declare -A runs=()
+  for _ in $(seq "$ROUNDS"); do
+    for mode in off on; do
+      capture "$mode"
+      runs[$mode]+="$(tps "$clients") "
+    done
+  done
+  off=$(tr ' ' '\n' <<<"${runs[off]}" | grep . | median)
+  for mode in off on; do
+    value=$(tr ' ' '\n' <<<"${runs[$mode]}" | grep . | median)
+    printf '| %s | %s | %.0f | %.2f |\n' "$clients" "$mode" "$value" \
+      "$(awk -v a="$value" -v b="$off" 'BEGIN {print a / b}')"
+  done
+  unset runs
+done
+
+# Latency: every failure stored (no flood sampling), the poller watching.
+capture on
+psql_q -d postgres -c "alter database $DB set observe.flood_limit = 0"
+# A storing worker reads the database's settings when it starts; the one
+# that served the throughput runs exits after two idle seconds.
+sleep 3
+psql_q -d "$DB" -c "call bench.watch($LATENCY_SECONDS + 3)" &
+watcher=$!
+pgbench_run 4 "$LATENCY_SECONDS" -R 500 >/dev/null
+wait "$watcher"
+stats=$(psql_q -d "$DB" -At -F ' ' -c "
+  select count(*),
+         round(1000 * extract(epoch from percentile_cont(0.5) within group (order by seen_at - occurred_at)))::int,
+         round(1000 * extract(epoch from percentile_cont(0.99) within group (order by seen_at - occurred_at)))::int,
+         round(1000 * extract(epoch from max(seen_at - occurred_at)))::int
+    from bench.seen")
+read -r events p50 p99 worst <<<"$stats"
+capture_stats=$(psql_q -d "$DB" -At -F ', ' -c "select 'captured ' || captured, 'dropped ' || dropped, 'stored ' || stored, 'failed ' || failed from observe.capture_stats()")
+echo
+echo "Failing statement → its event row visible (4 clients, 500 tps, 5 % failing, for ${LATENCY_SECONDS} s): $events events, p50 **$p50 ms**, p99 **$p99 ms**, max $worst ms (polled every 10 ms; $capture_stats)."

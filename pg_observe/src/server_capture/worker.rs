@@ -1,0 +1,225 @@
+//! The storing worker of one database: takes that database's records out of
+//! the ring and stores each through the capture pipeline, in a subtransaction
+//! of its own so that one bad event cannot lose the batch (ARCHITECTURE.md,
+//! "Server-side capture"). It exits when idle, and on SIGTERM once drained.
+//! Its own errors are never captured (the hook skips its process); the last
+//! one is kept for `observe.capture_stats()`.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use pg_observe_core::ring::RecordMeta;
+use pg_observe_core::server_error::record::{self, Durable, KIND_DURABLE_EVENT, KIND_SERVER_ERROR};
+use pg_observe_core::server_error::ServerError;
+use pg_observe_core::wire;
+use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
+use pgrx::pg_sys::panic::CaughtError;
+use pgrx::{pg_guard, pg_sys, PgTryBuilder, Spi, Uuid};
+
+use super::shared::Shared;
+use super::{hook, settings, shared, wait};
+use crate::capture::{self, role_name, writer_of};
+use crate::pgtime::from_pg_micros;
+
+/// Records stored per transaction, each in a subtransaction: fewer than
+/// the 64 subtransaction ids a backend caches, past which every snapshot in
+/// the cluster would have to consult pg_subtrans.
+const BATCH: usize = 50;
+/// How long a worker waits for more before it exits; short, because a
+/// connected worker makes DROP DATABASE wait for it.
+const IDLE_EXIT: Duration = Duration::from_secs(2);
+const POLL: Duration = Duration::from_millis(250);
+/// How long a worker told to stop goes on draining.
+const DRAIN: Duration = Duration::from_secs(3);
+
+enum Outcome {
+    Stored,
+    Skipped,
+}
+
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub extern "C-unwind" fn pg_observe_capture_worker(arg: pg_sys::Datum) {
+    let database = pg_sys::Oid::from(arg.value() as u32);
+    BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
+    hook::mark_capture_worker();
+    let Some(shared) = shared::get() else {
+        return;
+    };
+    // SAFETY: connects this worker to its database as the bootstrap
+    // superuser (capture writes as the extension's owner would), even to a
+    // database that refuses connections.
+    unsafe {
+        pg_sys::BackgroundWorkerInitializeConnectionByOid(
+            database,
+            pg_sys::InvalidOid,
+            pg_sys::BGWORKER_BYPASS_ALLOWCONN,
+        );
+        pg_sys::pgstat_report_appname(c"pg_observe capture worker".as_ptr());
+        // What it stores must outlive a crash that follows: no asynchronous
+        // commit for this worker, whatever the server's default.
+        pg_sys::SetConfigOption(
+            c"synchronous_commit".as_ptr(),
+            c"on".as_ptr(),
+            pg_sys::GucContext::PGC_SUSET,
+            pg_sys::GucSource::PGC_S_OVERRIDE,
+        );
+    }
+    let mut idle_since = Instant::now();
+    let mut stopping_since = None;
+    loop {
+        wait::reload_settings_if_asked();
+        if wait::shutdown_requested() {
+            let since = *stopping_since.get_or_insert_with(Instant::now);
+            if since.elapsed() >= DRAIN {
+                break;
+            }
+        }
+        let batch = shared.take(database, BATCH);
+        if batch.is_empty() {
+            if stopping_since.is_some() || idle_since.elapsed() >= IDLE_EXIT {
+                break;
+            }
+            wait::for_latch(POLL);
+            continue;
+        }
+        store_batch(shared, database, batch);
+        idle_since = Instant::now();
+    }
+}
+
+fn store_batch(shared: &Shared, database: pg_sys::Oid, batch: Vec<(RecordMeta, Vec<u8>)>) {
+    BackgroundWorker::transaction(AssertUnwindSafe(|| {
+        let installed = Spi::get_one::<bool>(
+            "select exists (select from pg_extension where extname = 'pg_observe')",
+        );
+        if !matches!(installed, Ok(Some(true))) {
+            shared
+                .counters
+                .skipped
+                .fetch_add(batch.len() as u64, Ordering::Relaxed);
+            return;
+        }
+        // SAFETY: the name of the database this worker is connected to.
+        let database_name = unsafe {
+            let name = pg_sys::get_database_name(database);
+            if name.is_null() {
+                String::new()
+            } else {
+                std::ffi::CStr::from_ptr(name)
+                    .to_string_lossy()
+                    .into_owned()
+            }
+        };
+        let database_allowed = settings::database_allowed(&database_name);
+        for (meta, payload) in &batch {
+            let outcome =
+                in_subtransaction(|| store_record(meta, payload, &database_name, database_allowed));
+            let counter = match outcome {
+                Ok(Outcome::Stored) => &shared.counters.stored,
+                Ok(Outcome::Skipped) => &shared.counters.skipped,
+                Err(message) => {
+                    // SAFETY: reads the clock.
+                    shared
+                        .record_error(database, &message, unsafe { pg_sys::GetCurrentTimestamp() });
+                    &shared.counters.failed
+                }
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: reads the clock.
+        let now = unsafe { pg_sys::GetCurrentTimestamp() };
+        shared.counters.last_stored_at.store(now, Ordering::Relaxed);
+    }));
+}
+
+fn store_record(
+    meta: &RecordMeta,
+    payload: &[u8],
+    database: &str,
+    database_allowed: bool,
+) -> Result<Outcome, String> {
+    match meta.kind {
+        KIND_SERVER_ERROR => {
+            if !database_allowed {
+                return Ok(Outcome::Skipped);
+            }
+            let record = record::decode(payload).map_err(|e| e.to_string())?;
+            let role_oid = pg_sys::Oid::from(record.meta.role);
+            let role = role_name(role_oid);
+            let session_role = role_name(pg_sys::Oid::from(record.meta.session_role));
+            if !settings::role_allowed(&role, &session_role) {
+                return Ok(Outcome::Skipped);
+            }
+            let error = ServerError {
+                record,
+                database: database.to_owned(),
+                role,
+                session_role,
+                occurred_at: from_pg_micros(meta.enqueued_at),
+            };
+            capture::try_capture_as(error.into_event(), &writer_of(role_oid))
+                .map_err(|e| e.to_string())?;
+        }
+        KIND_DURABLE_EVENT => {
+            let durable = Durable::decode(payload).map_err(|e| e.to_string())?;
+            let event = wire::from_bytes(durable.event).map_err(|e| e.to_string())?;
+            capture::store_processed(
+                event,
+                &writer_of(pg_sys::Oid::from(durable.role)),
+                Uuid::from_bytes(durable.id),
+            )
+            .map_err(|e| e.to_string())?;
+        }
+        other => return Err(format!("capture record of unknown kind {other}")),
+    }
+    Ok(Outcome::Stored)
+}
+
+/// Runs `store` in a subtransaction of its own, rolled back when it fails
+/// (by returning an error or by raising one), as PL/pgSQL's exception
+/// blocks do.
+fn in_subtransaction(store: impl FnOnce() -> Result<Outcome, String>) -> Result<Outcome, String> {
+    // SAFETY: the memory context and resource owner are restored on both
+    // paths, as every caller of BeginInternalSubTransaction must.
+    unsafe {
+        let context = pg_sys::CurrentMemoryContext;
+        let owner = pg_sys::CurrentResourceOwner;
+        pg_sys::BeginInternalSubTransaction(std::ptr::null());
+        pg_sys::MemoryContextSwitchTo(context);
+        let mut store = Some(store);
+        PgTryBuilder::new(AssertUnwindSafe(|| {
+            let outcome = store.take().map_or(Err("stored twice".to_owned()), |f| f());
+            if outcome.is_ok() {
+                pg_sys::ReleaseCurrentSubTransaction();
+            } else {
+                pg_sys::RollbackAndReleaseCurrentSubTransaction();
+            }
+            restore(context, owner);
+            outcome
+        }))
+        .catch_others(move |error: CaughtError| {
+            restore(context, owner);
+            pg_sys::RollbackAndReleaseCurrentSubTransaction();
+            restore(context, owner);
+            Err(match error {
+                CaughtError::PostgresError(report)
+                | CaughtError::ErrorReport(report)
+                | CaughtError::RustPanic {
+                    ereport: report, ..
+                } => report.message().to_owned(),
+            })
+        })
+        .execute()
+    }
+}
+
+/// # Safety
+/// `context` and `owner` are what was current before the subtransaction.
+unsafe fn restore(context: pg_sys::MemoryContext, owner: pg_sys::ResourceOwner) {
+    unsafe {
+        pg_sys::MemoryContextSwitchTo(context);
+        pg_sys::CurrentResourceOwner = owner;
+    }
+}
