@@ -61,7 +61,10 @@ fn whole(format: &'static str, text: String) -> Sample {
 }
 
 fn part(format: &'static str, text: String, secret: String) -> Sample {
-    assert!(text.contains(&secret), "{format}: {secret:?} not in {text:?}");
+    assert!(
+        text.contains(&secret),
+        "{format}: {secret:?} not in {text:?}"
+    );
     Sample {
         format,
         text,
@@ -73,7 +76,8 @@ fn base64(bytes: &[u8]) -> String {
     let table = BASE64.as_bytes();
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().fold(0u32, |acc, &b| (acc << 8) | u32::from(b)) << (8 * (3 - chunk.len()));
+        let n =
+            chunk.iter().fold(0u32, |acc, &b| (acc << 8) | u32::from(b)) << (8 * (3 - chunk.len()));
         for i in 0..=chunk.len() {
             out.push(char::from(table[(n >> (18 - 6 * i)) as usize & 63]));
         }
@@ -331,13 +335,22 @@ type Placement = (&'static str, fn(&Scrubber, &str) -> String);
 fn placements() -> Vec<Placement> {
     vec![
         ("in a sentence", |s, t| {
-            s.scrub_text(&format!("request failed: upstream rejected {t} after 3 retries")).into_owned()
+            s.scrub_text(&format!(
+                "request failed: upstream rejected {t} after 3 retries"
+            ))
+            .into_owned()
         }),
         ("in a stack frame", |s, t| {
-            s.scrub_text(&format!("Error: upstream\n    at call ({t})\n    at main (index.ts:3:1)")).into_owned()
+            s.scrub_text(&format!(
+                "Error: upstream\n    at call ({t})\n    at main (index.ts:3:1)"
+            ))
+            .into_owned()
         }),
         ("in a stack frame's URL", |s, t| {
-            s.scrub_text(&format!("TypeError: fetch failed\n    at load (https://cdn.example.com/app.js?v={t}:12:7)")).into_owned()
+            s.scrub_text(&format!(
+                "TypeError: fetch failed\n    at load (https://cdn.example.com/app.js?v={t}:12:7)"
+            ))
+            .into_owned()
         }),
         ("as a JSON value under a harmless key", |s, t| {
             let mut value = json!({"note": t, "attempt": 2});
@@ -347,9 +360,18 @@ fn placements() -> Vec<Placement> {
                 other => other.to_string(),
             }
         }),
-        ("after key=", |s, t| s.scrub_text(&format!("config key={t} rejected")).into_owned()),
-        ("in double quotes", |s, t| s.scrub_text(&format!("value \"{t}\" is invalid")).into_owned()),
-        ("in single quotes", |s, t| s.scrub_text(&format!("value '{t}' is invalid")).into_owned()),
+        ("after key=", |s, t| {
+            s.scrub_text(&format!("config key={t} rejected"))
+                .into_owned()
+        }),
+        ("in double quotes", |s, t| {
+            s.scrub_text(&format!("value \"{t}\" is invalid"))
+                .into_owned()
+        }),
+        ("in single quotes", |s, t| {
+            s.scrub_text(&format!("value '{t}' is invalid"))
+                .into_owned()
+        }),
     ]
 }
 
@@ -374,7 +396,10 @@ fn every_sample_is_scrubbed_in_every_placement() {
         for (placement, scrub) in &placements {
             let out = scrub(&scrubber, &sample.text);
             if let Some(piece) = survives(&sample.secret, &out) {
-                misses.push(format!("{} {placement}: {piece:?} survives in {out:?}", sample.format));
+                misses.push(format!(
+                    "{} {placement}: {piece:?} survives in {out:?}",
+                    sample.format
+                ));
             }
         }
     }
@@ -396,7 +421,12 @@ fn every_sample_is_scrubbed_in_every_placement() {
         samples.len()
     );
     assert!(samples.len() >= 100, "{} samples", samples.len());
-    assert!(misses.is_empty(), "{} misses:\n{}", misses.len(), misses.join("\n"));
+    assert!(
+        misses.is_empty(),
+        "{} misses:\n{}",
+        misses.len(),
+        misses.join("\n")
+    );
 }
 
 /// Scrubbing what was scrubbed changes nothing, for every sample in every
@@ -405,7 +435,9 @@ fn every_sample_is_scrubbed_in_every_placement() {
 fn scrubbed_samples_stay_put() {
     let scrubber = Scrubber::default();
     for sample in samples() {
-        let once = scrubber.scrub_text(&format!("x {} y", sample.text)).into_owned();
+        let once = scrubber
+            .scrub_text(&format!("x {} y", sample.text))
+            .into_owned();
         assert_eq!(scrubber.scrub_text(&once), once, "{}", sample.format);
     }
 }

@@ -170,10 +170,7 @@ mod tests {
                 "Key (\"Password\")=(f(x) y) already exists",
                 "Key (\"Password\")=([Filtered]) already exists",
             ),
-            (
-                "Key (token)=((1,2))",
-                "Key (token)=([Filtered])",
-            ),
+            ("Key (token)=((1,2))", "Key (token)=([Filtered])"),
             // A value holding ", ": which part belongs to which column is
             // unknown, so all go.
             (
@@ -184,10 +181,7 @@ mod tests {
                 "Schlüssel »(token)=(abc)« existiert bereits.",
                 "Schlüssel »(token)=([Filtered])« existiert bereits.",
             ),
-            (
-                "Key (session_id)=(abc",
-                "Key (session_id)=([Filtered]",
-            ),
+            ("Key (session_id)=(abc", "Key (session_id)=([Filtered]"),
             (
                 r#"{"detail":"Key (api_key)=(abc) already exists."}"#,
                 r#"{"detail":"Key (api_key)=([Filtered]) already exists."}"#,

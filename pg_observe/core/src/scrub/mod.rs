@@ -44,8 +44,8 @@ use regex::Regex;
 use crate::interrupt;
 
 pub use cards::luhn_valid;
-pub use keys::MAX_EXAMINED_KEY_BYTES;
 use keys::KeyMatcher;
+pub use keys::MAX_EXAMINED_KEY_BYTES;
 use splice::Edits;
 
 pub const FILTERED: &str = "[Filtered]";
@@ -77,8 +77,14 @@ const MARKERS: [&str; 7] = [
 const RULE_FORMATS: &[(&str, &str)] = &[
     ("url_credentials", "RFC 3986 section 3.2.1 (userinfo)"),
     ("email", "RFC 5322 section 3.4.1 (addr-spec)"),
-    ("sensitive_key_value", "the sensitive key names in scrub/keys.rs"),
-    ("postgres_key_detail", "PostgreSQL errdetail \"Key (%s)=(%s)\""),
+    (
+        "sensitive_key_value",
+        "the sensitive key names in scrub/keys.rs",
+    ),
+    (
+        "postgres_key_detail",
+        "PostgreSQL errdetail \"Key (%s)=(%s)\"",
+    ),
     ("payment_card", "ISO/IEC 7812 (issuer ranges, Luhn)"),
     ("ip_address", "RFC 791, RFC 4291 (opt-in)"),
 ];

@@ -28,9 +28,7 @@ use std::sync::{LazyLock, OnceLock};
 use regex::{Regex, RegexBuilder};
 
 use super::splice::Edits;
-use super::{
-    API_KEY_MARKER, BEARER_MARKER, FILTERED, JWT_MARKER, MARKERS, PRIVATE_KEY_MARKER,
-};
+use super::{API_KEY_MARKER, BEARER_MARKER, FILTERED, JWT_MARKER, MARKERS, PRIVATE_KEY_MARKER};
 use crate::interrupt;
 
 pub(super) struct Format {
@@ -341,7 +339,8 @@ static ROWS: LazyLock<Vec<OnceLock<Regex>>> =
     LazyLock::new(|| FORMATS.iter().map(|_| OnceLock::new()).collect());
 
 fn row_regex(row: usize) -> &'static Regex {
-    ROWS[row].get_or_init(|| Regex::new(FORMATS[row].pattern).expect("built-in format must compile"))
+    ROWS[row]
+        .get_or_init(|| Regex::new(FORMATS[row].pattern).expect("built-in format must compile"))
 }
 
 /// The rows whose match starts with a keyword, by the keyword's first byte,
@@ -532,9 +531,9 @@ fn has_digit_and_both_cases(s: &str) -> bool {
 /// "basic" ("Basic auth failed") does not decode to text with a colon.
 fn is_basic_credentials(encoded: &str) -> bool {
     let decoded = decode_base64(encoded);
-    decoded.as_deref().is_some_and(|bytes| {
-        bytes.contains(&b':') && bytes.iter().all(|&b| b >= 0x20 && b != 0x7f)
-    })
+    decoded
+        .as_deref()
+        .is_some_and(|bytes| bytes.contains(&b':') && bytes.iter().all(|&b| b >= 0x20 && b != 0x7f))
 }
 
 fn decode_base64(encoded: &str) -> Option<Vec<u8>> {
@@ -580,8 +579,8 @@ mod tests {
         let mut names = std::collections::HashSet::new();
         for format in FORMATS {
             assert!(names.insert(format.name), "duplicate {}", format.name);
-            let regex = Regex::new(format.pattern)
-                .unwrap_or_else(|err| panic!("{}: {err}", format.name));
+            let regex =
+                Regex::new(format.pattern).unwrap_or_else(|err| panic!("{}: {err}", format.name));
             assert!(
                 regex.capture_names().flatten().all(|name| name == "secret"),
                 "{}: only a `secret` group may be named",
@@ -589,7 +588,11 @@ mod tests {
             );
             assert!(!format.documented_by.is_empty(), "{}", format.name);
             assert!(!format.keywords.is_empty(), "{}", format.name);
-            assert!(format.keywords.iter().all(|k| !k.is_empty()), "{}", format.name);
+            assert!(
+                format.keywords.iter().all(|k| !k.is_empty()),
+                "{}",
+                format.name
+            );
             assert!(!regex.is_match(""), "{} matches nothing", format.name);
         }
     }
