@@ -82,7 +82,7 @@ fn base64(bytes: &[u8]) -> String {
             out.push(char::from(table[(n >> (18 - 6 * i)) as usize & 63]));
         }
     }
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push('=');
     }
     out
