@@ -36,7 +36,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             "m" => Duration::from_secs(n * 60),
             "h" => Duration::from_secs(n * 3600),
             "d" => Duration::from_secs(n * 86400),
-            other => return Err(format!("{s:?}: unknown unit {other:?} (ms, s, m, h, d)")),
+            other => {
+                return Err(format!(
+                    "{s:?} is not a duration such as 90s, 15m or 1h30m: unknown unit {other:?} (ms, s, m, h, d)"
+                ))
+            }
         };
     }
     Ok(total)

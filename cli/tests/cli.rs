@@ -476,7 +476,18 @@ fn promote_only_verified_deploys() {
 
 #[test]
 fn headers_are_generated_strict_and_graded() {
+    // Without a policy, a static format gets a hash-based CSP (no inline
+    // script hashed: script-src 'none'), still A+.
     let r = pg_observe(&["headers"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("script-src 'none'"), "{}", r.stdout);
+    assert!(r.stderr.contains("grade A+"), "{}", r.stderr);
+
+    let dir = std::env::temp_dir().join(format!("pg-observe-headers-{}", rand_suffix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let nonce = dir.join("nonce.toml");
+    std::fs::write(&nonce, "csp = \"nonce\"\n").unwrap();
+    let r = pg_observe(&["headers", "--policy", nonce.to_str().unwrap()], &[]);
     assert_eq!(
         r.code, 65,
         "a static format cannot carry a nonce: {}",
@@ -499,8 +510,6 @@ fn headers_are_generated_strict_and_graded() {
     assert!(r.stdout.contains("sub_filter '__CSP_NONCE__' $request_id;"));
     assert!(r.stderr.contains("grade A+"), "{}", r.stderr);
 
-    let dir = std::env::temp_dir().join(format!("pg-observe-headers-{}", rand_suffix()));
-    std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
         dir.join("index.html"),
         "<html><script>document.title = 'x'</script></html>",

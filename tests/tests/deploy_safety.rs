@@ -1,6 +1,7 @@
 //! Deploy verification in the real database: verdicts on the fixtures the
 //! issue names (healthy, clearly broken, too little traffic, new issue only,
-//! budget breach, slow), what is stored and alerted, DORA on a known
+//! budget breach, slow; health down, a regression, worse than the previous
+//! deploy), what is stored and alerted, DORA on a known
 //! history, rollback targets, budgets and the Lighthouse import.
 //!
 //! Counts are placed in time the way capture stores them (rows of
@@ -296,6 +297,70 @@ async fn budget_breach_and_slow_requests_fail() {
     assert_eq!(status(&v, "latency"), "fail", "{v:#}");
     let p95 = v["metrics"]["after"]["latency_p95_ms"].as_f64().unwrap();
     assert!((1140.0..=1160.0).contains(&p95), "{p95}");
+}
+
+/// The facts gathered from health checks, issue regressions and the
+/// previous deploy's own first window, each failing a deploy the counts
+/// before it alone would pass.
+#[tokio::test]
+async fn health_down_a_regression_or_a_worse_rate_than_the_previous_deploy_fails() {
+    let db = TestDb::new().await;
+    let issue = old_issue(&db, "Timeout talking to Stripe").await;
+    deploy(&db, "dpl_prev", 60.0).await;
+    deploy(&db, "dpl_now", 16.0).await;
+    counts(&db, issue, 60, 45, 1).await; // the previous deploy's window: 15
+    counts(&db, issue, 31, 1, 3).await; // before and after this one: 45 each
+    page_loads(&db, 300, 15.5, 1.5).await;
+    let v = verify(&db, "dpl_now", "15 minutes").await;
+    assert_eq!(v["verdict"], "fail", "{v:#}");
+    assert_eq!(status(&v, "errors_vs_before"), "pass");
+    assert_eq!(status(&v, "errors_vs_previous"), "fail");
+    assert_eq!(v["metrics"]["previous"]["deployment_id"], "dpl_prev");
+
+    // As many errors as the previous deploy: only the health check fails.
+    db.client
+        .batch_execute(&format!(
+            "delete from observe.issue_counts where issue_id = {issue};
+             select observe.create_health_check('checkout', 'https://shop.example.com/checkout',
+                                                environment => 'production');
+             update observe.health_checks set up = false where name = 'checkout';"
+        ))
+        .await
+        .unwrap();
+    counts(&db, issue, 60, 45, 1).await;
+    counts(&db, issue, 31, 1, 1).await;
+    let v = verify(&db, "dpl_now", "15 minutes").await;
+    assert_eq!(v["verdict"], "fail", "{v:#}");
+    assert_eq!(status(&v, "errors_vs_previous"), "pass");
+    assert_eq!(status(&v, "health"), "fail");
+    assert!(v["reasons"].to_string().contains("checkout"), "{v:#}");
+    db.client
+        .batch_execute("select observe.set_deploy_policy('production', health_gate => false)")
+        .await
+        .unwrap();
+    assert_eq!(
+        verify(&db, "dpl_now", "15 minutes").await["verdict"],
+        "pass"
+    );
+
+    // An issue resolved before the deploy coming back after it (now: past
+    // the 15-minute window, so a longer one, still open, which a failure
+    // does not wait for).
+    db.client
+        .batch_execute(&format!(
+            "select observe.resolve_issue({issue});
+             select observe.log_error('Timeout talking to Stripe', environment => 'production',
+                                      service => 'web');"
+        ))
+        .await
+        .unwrap();
+    let v = verify(&db, "dpl_now", "20 minutes").await;
+    assert_eq!(v["verdict"], "fail", "{v:#}");
+    assert_eq!(status(&v, "regressions"), "fail");
+    assert_eq!(
+        v["metrics"]["regressions"][0]["title"],
+        "Timeout talking to Stripe"
+    );
 }
 
 #[tokio::test]
