@@ -22,7 +22,22 @@ const { values, positionals } = parseArgs({
   },
 });
 const url = positionals[0];
-const sql = postgres(process.env.DATABASE_URL, { max: 2, onnotice: () => {} });
+// DATABASE_URL as a URL, or as libpq's `key=value` conninfo (what the
+// pipeline and the CLI take), which the postgres client does not parse.
+function connectOptions(conninfo = "") {
+  if (/^postgres(ql)?:\/\//.test(conninfo)) return conninfo;
+  const names = { host: "host", hostaddr: "host", port: "port", user: "user", password: "password", dbname: "database" };
+  const options = {};
+  for (const [, key, quoted, bare] of conninfo.matchAll(/(\w+)\s*=\s*(?:'((?:\\.|[^'])*)'|(\S+))/g)) {
+    const value = quoted !== undefined ? quoted.replace(/\\(.)/g, "$1") : bare;
+    if (names[key]) options[names[key]] = key === "port" ? Number(value) : value;
+  }
+  return options;
+}
+const connection = connectOptions(process.env.DATABASE_URL);
+const clientOptions = { max: 2, onnotice: () => {} };
+// With options alone postgres() takes the first argument as the options.
+const sql = typeof connection === "string" ? postgres(connection, clientOptions) : postgres({ ...connection, ...clientOptions });
 const share = Number(values["inject-errors"]);
 const deadline = Date.now() + Number(values.seconds) * 1000;
 const interval = 1000 / Number(values["per-second"]);

@@ -24,16 +24,24 @@
 //! `production` unless `"stage": true` (`--skip-domain`).
 //!
 //! `start` runs it in-process (the CLI's tests); the `vercel-standin`
-//! binary runs it alone (the end-to-end pipeline).
+//! binary runs it alone (the end-to-end pipeline). It serves every
+//! connection on a thread of its own (see `http`: tiny_http's pool left
+//! connections unread under the load test's burst of connections).
+
+mod http;
 
 use std::collections::HashMap;
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use regex::Regex;
 use serde_json::{json, Value};
-use tiny_http::{Header, Method, Request, Response, Server};
+
+use http::{Request, Response};
+
+type Header = (String, String);
 
 struct Deployment {
     id: String,
@@ -66,29 +74,17 @@ fn now_ms() -> u64 {
 }
 
 fn header(name: &str, value: &str) -> Header {
-    Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("valid header")
+    (name.to_owned(), value.to_owned())
 }
 
-fn json_response(
-    status: u16,
-    body: &Value,
-    extra: &[Header],
-) -> Response<std::io::Cursor<Vec<u8>>> {
-    let mut r = Response::from_string(body.to_string())
-        .with_status_code(status)
-        .with_header(header("content-type", "application/json; charset=utf-8"));
-    for h in extra {
-        r.add_header(h.clone());
-    }
+fn json_response(status: u16, body: &Value, extra: &[Header]) -> Response {
+    let mut r = Response::new(status, body.to_string())
+        .with_header("content-type", "application/json; charset=utf-8");
+    r.headers.extend_from_slice(extra);
     r
 }
 
-fn error(
-    status: u16,
-    code: &str,
-    message: &str,
-    extra: &[Header],
-) -> Response<std::io::Cursor<Vec<u8>>> {
+fn error(status: u16, code: &str, message: &str, extra: &[Header]) -> Response {
     json_response(
         status,
         &json!({"error": {"code": code, "message": message}}),
@@ -137,15 +133,10 @@ fn rate_limit(state: &mut State) -> (bool, Vec<Header>) {
     (state.used > state.limit, headers)
 }
 
-fn api(state: &Mutex<State>, req: &mut Request) -> Response<std::io::Cursor<Vec<u8>>> {
+fn api(state: &Mutex<State>, req: &Request) -> Response {
     let mut s = state.lock().expect("state");
     let (limited, rl) = rate_limit(&mut s);
-    let auth = req
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv("authorization"))
-        .map(|h| h.value.as_str().to_owned());
-    if auth.as_deref() != Some(&format!("Bearer {}", s.token)) {
+    if req.header("authorization") != Some(&format!("Bearer {}", s.token)) {
         return error(403, "forbidden", "Not authorized", &rl);
     }
     if limited {
@@ -158,8 +149,8 @@ fn api(state: &Mutex<State>, req: &mut Request) -> Response<std::io::Cursor<Vec<
             &rl,
         );
     }
-    let url = req.url().to_owned();
-    let (path, query) = url.split_once('?').unwrap_or((&url, ""));
+    let url = req.url.as_str();
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
     let params: HashMap<&str, String> = query
         .split('&')
         .filter_map(|kv| kv.split_once('='))
@@ -178,12 +169,12 @@ fn api(state: &Mutex<State>, req: &mut Request) -> Response<std::io::Cursor<Vec<
     let parts: Vec<String> = path.trim_matches('/').split('/').map(decode).collect();
     let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
     let project_ok = |p: &str| p == s.project;
-    match (req.method(), parts.as_slice()) {
-        (Method::Get, ["v13", "deployments", id]) => match s.find(id) {
+    match (req.method.as_str(), parts.as_slice()) {
+        ("GET", ["v13", "deployments", id]) => match s.find(id) {
             Some(d) => json_response(200, &s.deployment_json(d), &rl),
             None => error(404, "not_found", "Deployment was not found", &rl),
         },
-        (Method::Get, ["v6", "deployments"]) => {
+        ("GET", ["v6", "deployments"]) => {
             if params.get("projectId").is_some_and(|p| !project_ok(p)) {
                 return error(404, "not_found", "Project not found", &rl);
             }
@@ -203,7 +194,7 @@ fn api(state: &Mutex<State>, req: &mut Request) -> Response<std::io::Cursor<Vec<
                 &rl,
             )
         }
-        (Method::Get, ["v9", "projects", p]) if project_ok(p) => {
+        ("GET", ["v9", "projects", p]) if project_ok(p) => {
             let production = s
                 .production
                 .as_deref()
@@ -215,7 +206,7 @@ fn api(state: &Mutex<State>, req: &mut Request) -> Response<std::io::Cursor<Vec<
                 &rl,
             )
         }
-        (Method::Post, ["v10", "projects", p, "promote", id]) if project_ok(p) => {
+        ("POST", ["v10", "projects", p, "promote", id]) if project_ok(p) => {
             let Some(d) = s.find(id) else {
                 return error(404, "not_found", "Deployment was not found", &rl);
             };
@@ -227,7 +218,7 @@ fn api(state: &Mutex<State>, req: &mut Request) -> Response<std::io::Cursor<Vec<
             s.production = Some(id);
             json_response(201, &json!({}), &rl)
         }
-        (Method::Post, ["v1", "projects", p, "rollback", id]) if project_ok(p) => {
+        ("POST", ["v1", "projects", p, "rollback", id]) if project_ok(p) => {
             let Some(d) = s.find(id) else {
                 return error(404, "not_found", "Deployment was not found", &rl);
             };
@@ -262,12 +253,8 @@ fn api(state: &Mutex<State>, req: &mut Request) -> Response<std::io::Cursor<Vec<
     }
 }
 
-fn admin(state: &Mutex<State>, req: &mut Request) -> Response<std::io::Cursor<Vec<u8>>> {
-    let mut body = String::new();
-    if req.as_reader().read_to_string(&mut body).is_err() {
-        return error(400, "bad_request", "unreadable body", &[]);
-    }
-    let Ok(v) = serde_json::from_str::<Value>(&body) else {
+fn admin(state: &Mutex<State>, req: &Request) -> Response {
+    let Ok(v) = serde_json::from_slice::<Value>(&req.body) else {
         return error(400, "bad_request", "body must be JSON", &[]);
     };
     let (Some(id), Some(dir)) = (v["id"].as_str(), v["dir"].as_str()) else {
@@ -307,7 +294,7 @@ fn content_type(path: &Path) -> &'static str {
 }
 
 /// Serves `path` of a deploy's directory under its `vercel.json`.
-fn serve(dir: &Path, path: &str) -> Response<std::io::Cursor<Vec<u8>>> {
+fn serve(dir: &Path, path: &str) -> Response {
     let config: Value = std::fs::read_to_string(dir.join("vercel.json"))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
@@ -330,7 +317,7 @@ fn serve(dir: &Path, path: &str) -> Response<std::io::Cursor<Vec<u8>>> {
             .is_some_and(|re| re.is_match(path));
         if let (true, Some(status)) = (matches, route["status"].as_u64()) {
             let mut r = json_response(status as u16, &json!({"error": "route status"}), &headers);
-            r.add_header(header("cache-control", "no-store"));
+            r.add_header("cache-control", "no-store");
             return r;
         }
     }
@@ -344,25 +331,20 @@ fn serve(dir: &Path, path: &str) -> Response<std::io::Cursor<Vec<u8>>> {
     }
     match std::fs::read(&file) {
         Ok(bytes) => {
-            let mut r =
-                Response::from_data(bytes).with_header(header("content-type", content_type(&file)));
-            for h in headers {
-                r.add_header(h);
-            }
+            let mut r = Response::new(200, bytes).with_header("content-type", content_type(&file));
+            r.headers.extend(headers);
             r
         }
         Err(_) => error(404, "not_found", "NOT_FOUND", &headers),
     }
 }
 
-fn handle(state: &Mutex<State>, mut req: Request) {
-    let url = req.url().to_owned();
-    let path = url.split('?').next().unwrap_or("/").to_owned();
-    let response = if path.starts_with("/v") && path[2..].starts_with(|c: char| c.is_ascii_digit())
-    {
-        api(state, &mut req)
-    } else if path == "/_standin/deployments" && *req.method() == Method::Post {
-        admin(state, &mut req)
+fn handle(state: &Mutex<State>, req: &Request) -> Response {
+    let path = req.url.split('?').next().unwrap_or("/").to_owned();
+    if path.starts_with("/v") && path[2..].starts_with(|c: char| c.is_ascii_digit()) {
+        api(state, req)
+    } else if path == "/_standin/deployments" && req.method == "POST" {
+        admin(state, req)
     } else if let Some(rest) = path.strip_prefix("/_d/") {
         let (id, sub) = rest.split_once('/').unwrap_or((rest, ""));
         let dir = state.lock().expect("state").find(id).map(|d| d.dir.clone());
@@ -382,8 +364,7 @@ fn handle(state: &Mutex<State>, mut req: Request) {
             Some(dir) => serve(&dir, &path),
             None => error(404, "not_found", "DEPLOYMENT_NOT_FOUND", &[]),
         }
-    };
-    let _ = req.respond(response);
+    }
 }
 
 fn decode(s: &str) -> String {
@@ -419,17 +400,12 @@ pub struct Options {
     pub rate_window_seconds: u64,
 }
 
-/// Starts the server on 127.0.0.1 with eight worker threads; returns its
+/// Starts the server on 127.0.0.1, a thread per connection; returns its
 /// origin (`http://127.0.0.1:PORT`). It runs until the process ends.
 pub fn start(opts: Options) -> std::io::Result<String> {
-    let server = Server::http(("127.0.0.1", opts.port)).map_err(std::io::Error::other)?;
-    let addr = server
-        .server_addr()
-        .to_ip()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
-    let origin = format!("http://{addr}");
-    let state = Arc::new(Mutex::new(State {
+    let listener = TcpListener::bind(("127.0.0.1", opts.port))?;
+    let origin = format!("http://{}", listener.local_addr()?);
+    let state = Mutex::new(State {
         token: opts.token,
         project: opts.project,
         team: opts.team,
@@ -440,16 +416,7 @@ pub fn start(opts: Options) -> std::io::Result<String> {
         deployments: Vec::new(),
         production: None,
         origin: origin.clone(),
-    }));
-    let server = Arc::new(server);
-    for _ in 0..8 {
-        let server = Arc::clone(&server);
-        let state = Arc::clone(&state);
-        std::thread::spawn(move || {
-            for req in server.incoming_requests() {
-                handle(&state, req);
-            }
-        });
-    }
+    });
+    http::serve(listener, move |req| handle(&state, req));
     Ok(origin)
 }
