@@ -15,9 +15,14 @@
 #      against the same Deno answering 204 without pg_observe
 #   8. server-side capture: pgbench with 5 % failing transactions, capture
 #      on vs off, and the time from a failing statement to its stored row
-#   7. the Sentry SDK protocol: one stream of the Python sentry-sdk's
+#   9. capture with fifty alert rules enabled against none (pgbench)
+#  10. the Sentry SDK protocol: one stream of the Python sentry-sdk's
 #      envelopes into pg_observe and into Bugsink, accepted and stored per
 #      second
+#  11. deploy safety: observe.verify_deploy with 10 million events stored,
+#      against the deploy view and a raw count over the same windows; the
+#      pipeline's time from a bad deploy to the rollback being live,
+#      against rebuilding the previous ref in the same runs
 # Writes the figures, the commands and the machine to benches/RESULTS.md.
 # Takes about 30 minutes; run it on an otherwise idle machine.
 set -euo pipefail
@@ -50,6 +55,11 @@ echo "== capture with alert rules"
 benches/pgbench/alert_rules/run.sh | tee "$LOG/alert_rules.md"
 echo "== Sentry SDK protocol against Bugsink"
 benches/sentry/bugsink.sh | tee "$LOG/sentry.md"
+echo "== deploy safety"
+benches/deploy/run.sh | tee "$LOG/verify.md"
+benches/deploy/rollback.sh | tee "$LOG/rollback.md"
+echo "== alert evaluation at size"
+benches/sql/alerting.sh | tee "$LOG/alerting.md"
 
 # The row the foundation issue sets its target on.
 hot8=$(awk -F'|' '$2 ~ /durable/ && $3 ~ /default/ && $4 ~ / 8 / && $5 ~ /log_error_hot/ {gsub(/ /, "", $7); print $7}' "$LOG/pgbench.md")
@@ -218,5 +228,43 @@ before it answers; Bugsink digests afterwards). Target: at least 20× Bugsink's
 stored events per second, nothing lost that was answered 200.
 
 $(cat "$LOG/sentry.md")
+
+## 11. Deploy safety
+
+\`benches/deploy/run.sh\` (EVENTS=${EVENTS:-10000000}, ROUNDS=${ROUNDS:-3}, pgbench, one client, \`-M prepared\`)
+
+A week of 10 million stored error events of 1,000 issues with their exact
+counts (hourly past two hours, per minute within them), 100,000 web-vitals
+beacons, a million request latencies, 20 health checks and two budgets; a
+deploy 20 minutes old. \`observe.verify_deploy\` gathers its facts, decides
+and stores the verdict; the baselines are the existing deploy view's row
+for the same deploy and a plain count of the stored events of the two
+windows.
+
+$(cat "$LOG/verify.md")
+
+\`benches/deploy/rollback.sh\` (ROUNDS=${ROUNDS:-3}): \`scripts/e2e-pipeline.sh\`
+with release builds and a 20 s verification window; from \`deploy promote\`
+of the bad deploy returning to \`deploy rollback\` returning, which waits
+until Vercel (the stand-in) serves the previous deploy in production and the
+production URL answers. Detection is bounded below by the window. The
+baseline, in the same runs, is today's way back once someone has noticed:
+rebuild the previous ref (the fixture app's build: copy, stamp, hash its
+scripts into the headers) and deploy it to production as a new deploy,
+until production serves it. The stand-in does not build, so on Vercel the
+baseline also pays the project's build; \`deploy rollback\` does not.
+
+$(cat "$LOG/rollback.md")
+
+## 12. Alert evaluation at size
+
+\`benches/sql/alerting.sh\` (EVENTS=${EVENTS:-10000000}, RULES=${RULES:-1000}, ROUNDS=${ROUNDS:-5})
+
+\`observe.evaluate_alerts(at)\` with 1,000 threshold rules of every metric
+capture feeds over 10 million error events received across the last day,
+against one raw count of a 5-minute window of those events. Target: under
+1 s per evaluation; aim 100 ms.
+
+$(cat "$LOG/alerting.md")
 EOF
 echo "== wrote benches/RESULTS.md (target row: $hot8, $verdict)"

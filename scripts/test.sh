@@ -17,7 +17,10 @@
 #      start (one over HTTPS), the status page in Debian's headless
 #      Chromium (playwright-core), and the real Sentry SDKs (Python
 #      sentry-sdk, @sentry/browser in Chromium) sending to the ingest function
-#   6. the criterion benchmarks in test mode (each benchmark runs once)
+#   6. the pg-observe CLI against that cluster and a Vercel stand-in, and the
+#      quality-gate pipeline end to end (scripts/e2e-pipeline.sh: a good
+#      deploy promoted, a bad one rolled back on its own)
+#   7. the criterion benchmarks in test mode (each benchmark runs once)
 # Benchmarks proper: scripts/bench.sh.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -107,6 +110,15 @@ done_step
 step "edge functions end to end under Deno (supabase/functions/tests)"
 (cd supabase/functions && FUNCTIONS_PORT=${FUNCTIONS_PORT:-54329} \
   "$DENO" test --frozen --config deno.json --allow-all tests/)
+done_step
+
+step "pg-observe CLI: exit codes and messages against the cluster and the Vercel stand-in"
+cargo test -p pg_observe_cli
+done_step
+
+step "quality-gate pipeline end to end (Vercel stand-in, Chromium, autocannon)"
+cargo build -q -p pg_observe_cli -p vercel_standin
+scripts/e2e-pipeline.sh
 done_step
 
 step "criterion benchmarks, test mode"

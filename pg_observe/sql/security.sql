@@ -223,7 +223,35 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
     ('function', 'observe.unschedule_jobs()', 'observe_admin', 'EXECUTE'),
     ('function', 'observe.silence_matches(jsonb, jsonb)', 'observe_reader', 'EXECUTE'),
     ('function', 'observe.fire_event_rules(bigint, text)', null, null),
-    ('function', 'observe.issue_activity_fires_rules()', null, null);
+    ('function', 'observe.issue_activity_fires_rules()', null, null),
+
+    -- Deploy safety (deploy_safety.sql): readers see verdicts, DORA and
+    -- budgets; admins (CI's role) verify, record deploys and rollbacks and
+    -- set policies and budgets; writers report latencies like events.
+    ('table', 'observe.deploy_policies', 'observe_reader', 'SELECT'),
+    ('table', 'observe.deploy_verifications', 'observe_reader', 'SELECT'),
+    ('table', 'observe.deploy_rollbacks', 'observe_reader', 'SELECT'),
+    ('table', 'observe.request_latencies', 'observe_reader', 'SELECT'),
+    ('table', 'observe.budgets', 'observe_reader', 'SELECT'),
+    ('table', 'observe.dora', 'observe_reader', 'SELECT'),
+    ('table', 'observe.deploy_status', 'observe_reader', 'SELECT'),
+    ('function', 'observe.deploy_verdict(jsonb, jsonb)', 'observe_reader', 'EXECUTE'),
+    ('function', 'observe.evaluate_budgets(jsonb)', 'observe_reader', 'EXECUTE'),
+    ('function', 'observe.lighthouse_budgets(jsonb)', 'observe_reader', 'EXECUTE'),
+    ('function', 'observe.dora_level(text, double precision)', 'observe_reader', 'EXECUTE'),
+    ('function', 'observe.check_budgets(text, text, interval)', 'observe_reader', 'EXECUTE'),
+    ('function', 'observe.rollback_target(text, text)', 'observe_reader', 'EXECUTE'),
+    ('function', 'observe.live_deploy(text)', 'observe_reader', 'EXECUTE'),
+    ('function', 'observe.verify_deploy(text, interval)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.set_deploy_policy(text, double precision, double precision, double precision, integer, integer, integer, double precision, integer, boolean, boolean, text[], text[])', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.record_deploy(text, text, text, text, text, timestamptz, timestamptz, text, text, text)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.record_rollback(text, text, text, timestamptz)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.create_budget(text, double precision, text, text, text, integer, text)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.delete_budget(bigint)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.import_lighthouse_budgets(jsonb, text, boolean)', 'observe_admin', 'EXECUTE'),
+    ('function', 'observe.record_latencies(double precision[], text, text, text, timestamptz)', 'observe_writer', 'EXECUTE'),
+    ('function', 'observe.deploy_window(text, text[], timestamptz, timestamptz)', null, null),
+    ('function', 'observe.budget_observations(text, text, timestamptz, timestamptz)', null, null);
 
 -- Makes the catalog say exactly what observe.role_privileges says: nothing
 -- for PUBLIC (PostgreSQL grants EXECUTE on functions and USAGE on types to

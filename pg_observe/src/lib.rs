@@ -7,6 +7,7 @@ use pgrx::prelude::*;
 
 mod alerting;
 mod capture;
+mod deploy_safety;
 mod deploys;
 mod errors;
 mod grouping;
@@ -123,6 +124,23 @@ extension_sql_file!(
     "../sql/sentry.sql",
     name = "sentry",
     requires = ["schema", "trust"]
+);
+extension_sql_file!(
+    "../sql/deploy_safety.sql",
+    name = "deploy_safety",
+    requires = [
+        "deploys",
+        "views",
+        "outbox",
+        "health",
+        "ingest",
+        "alerting",
+        acting_role,
+        deploy_safety::deploy_verdict,
+        deploy_safety::evaluate_budgets,
+        deploy_safety::lighthouse_budgets,
+        deploy_safety::dora_level
+    ]
 );
 extension_sql_file!("../sql/security.sql", name = "security", finalize);
 

@@ -33,16 +33,20 @@ with usage as (
 )
 select (select count(*) from usage) + (select count(*) from drops)";
 
-/// Web vitals and CSP groups not seen for 30 days (README, "Ingest"): what
-/// the views read is the last 30 days at most. Health-check results follow
-/// their retention setting instead (`observe.maintain()`).
+/// Web vitals, request latencies and CSP groups not seen for 30 days
+/// (README, "Ingest" and "Deploys"): what the views read is the last 30 days
+/// at most. Health-check results follow their retention setting instead
+/// (`observe.maintain()`).
 const FORGET_BEACONS: &str = "
 with vitals as (
     delete from observe.web_vitals where received_at < now() - interval '30 days' returning 1
 ), reports as (
     delete from observe.csp_reports where last_seen < now() - interval '30 days' returning 1
+), latencies as (
+    delete from observe.request_latencies where at < now() - interval '30 days' returning 1
 )
-select (select count(*) from vitals) + (select count(*) from reports)";
+select (select count(*) from vitals) + (select count(*) from reports)
+     + (select count(*) from latencies)";
 
 /// Folds the count queue, wakes ignored issues whose condition has run out,
 /// keeps storage (`observe.maintain()`: partitions, retention, log counts),

@@ -5,9 +5,11 @@
 pub mod alerting;
 pub mod budget;
 pub mod deploy;
+pub mod dora;
 pub mod event;
 pub mod fingerprint;
 pub mod flood;
+pub mod header_policy;
 pub mod headers;
 pub mod health;
 pub mod interrupt;
@@ -24,4 +26,6 @@ pub mod scrub;
 pub mod sentry;
 pub mod server_error;
 pub mod stack;
+pub mod verdict;
+pub mod vitals_budget;
 pub mod wire;

@@ -28,7 +28,11 @@ select functions_are('observe', array[
     'record_health_result', 'run_health_checks',
     'spend_ingest_budget', 'web_vital_rating', 'ingest_url', 'record_web_vitals', 'record_csp_reports',
     'log_sentry_event', 'ingest_sentry_envelope', 'create_project', 'rotate_project_key', 'disable_project',
-    'enable_project', 'set_project_budget', 'new_project_key', 'capture_stats'
+    'enable_project', 'set_project_budget', 'new_project_key', 'capture_stats',
+    'deploy_verdict', 'evaluate_budgets', 'lighthouse_budgets', 'dora_level', 'deploy_window',
+    'budget_observations', 'verify_deploy', 'set_deploy_policy', 'record_deploy', 'record_rollback',
+    'rollback_target', 'live_deploy', 'record_latencies', 'create_budget', 'delete_budget',
+    'import_lighthouse_budgets', 'check_budgets'
 ], 'observe holds exactly the documented functions');
 
 -- Capture
@@ -209,7 +213,8 @@ select set_eq(
         'log_rollup', 'retention',
         'alert_rules', 'alerts', 'alert_events', 'alert_groups', 'silences',
         'health_checks', 'health_results', 'health_transitions', 'health_probes', 'web_vitals', 'csp_reports',
-        'projects', 'project_keys', 'sentry_event_ids', 'sentry_item_counts'
+        'projects', 'project_keys', 'sentry_event_ids', 'sentry_item_counts',
+        'deploy_policies', 'deploy_verifications', 'deploy_rollbacks', 'request_latencies', 'budgets'
     ],
     'observe holds exactly the documented tables');
 select is_partitioned('observe', 'events', 'events are partitioned (by day)');
@@ -235,7 +240,7 @@ select has_table('observe', 'retention', 'table observe.retention');
 -- Views
 select views_are('observe', array['issues', 'issue_overview', 'recent_errors', 'error_rate', 'releases', 'event_counts',
     'writer_trust', 'ingest_drops', 'dead_notifications', 'deployments_overview', 'log_volume', 'active_alerts',
-    'health_status', 'uptime', 'health_failures', 'web_vitals_p75', 'csp_violations', 'sentry_items'],
+    'health_status', 'uptime', 'health_failures', 'web_vitals_p75', 'csp_violations', 'sentry_items', 'dora', 'deploy_status'],
     'observe holds exactly the documented views');
 select has_view('observe', 'issues', 'view observe.issues');
 select has_view('observe', 'issue_overview', 'view observe.issue_overview');

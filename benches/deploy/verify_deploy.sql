@@ -1,0 +1,1 @@
+select observe.verify_deploy('dpl_bench');
