@@ -12,15 +12,16 @@
 //! their budgets are the project's: scope `project:<id>` of
 //! `observe.ingest_budgets`, `'default'` until `observe.set_project_budget`.
 
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
 
 use chrono::{Timelike, Utc};
 use pg_observe_core::budget::DropReason;
 use pg_observe_core::event::EventError;
 use pg_observe_core::lifecycle::Writer;
 use pg_observe_core::sentry::{event_from_sentry, SdkEvent, MAX_ITEMS};
+use pgrx::pg_sys::{PgBuiltInOids, PgOid};
 use pgrx::prelude::*;
-use pgrx::spi::{SpiClient, SpiResult};
+use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiResult};
 use pgrx::{JsonB, PgSqlErrorCode, Spi, Uuid};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -162,7 +163,7 @@ fn capture(
     if let Some(event_id) = event_id {
         let seen = Spi::connect(|client| -> SpiResult<Option<Uuid>> {
             let mut rows = client.select(
-                "select id from observe.sentry_event_ids where project_id = $1 and event_id = $2",
+                &plans(client)?.seen_event_id,
                 Some(1),
                 &[project.id.into(), event_id.into()],
             )?;
@@ -213,10 +214,10 @@ fn remember(project_id: i64, event_id: Uuid, id: Uuid) -> Result<(), CaptureErro
                 &[],
             )?;
         }
+        let remember = &plans(client)?.remember_event_id;
         Ok(!client
             .update(
-                "insert into observe.sentry_event_ids (project_id, event_id, id) values ($1, $2, $3)
-                 on conflict do nothing returning 1",
+                remember,
                 None,
                 &[project_id.into(), event_id.into(), id.into()],
             )?
@@ -244,8 +245,75 @@ fn budget_scope(project_id: i64) -> String {
     format!("project:{project_id}")
 }
 
+/// This module's statements, planned on a backend's first Sentry event and
+/// kept, as the capture path's are (`capture::plans`): parsing and planning
+/// them for every event took a quarter of the backend's time (perf, the
+/// Bugsink benchmark's stream).
+struct Plans {
+    project_by_id: OwnedPreparedStatement,
+    project_by_key: OwnedPreparedStatement,
+    seen_event_id: OwnedPreparedStatement,
+    remember_event_id: OwnedPreparedStatement,
+    count_items: OwnedPreparedStatement,
+}
+
 const PROJECT: &str = "select p.id, p.service, p.environment, p.disabled_at is not null
   from observe.projects p";
+
+thread_local! {
+    // Kept for the backend's life, as its plans are.
+    static PLANS: OnceCell<&'static Plans> = const { OnceCell::new() };
+}
+
+/// The kept plans, prepared on the backend's first use.
+fn plans(client: &SpiClient<'_>) -> SpiResult<&'static Plans> {
+    let oids =
+        |types: &[PgBuiltInOids]| -> Vec<PgOid> { types.iter().map(|&t| t.into()).collect() };
+    PLANS.with(|cell| {
+        if let Some(plans) = cell.get() {
+            return Ok(*plans);
+        }
+        let plans = Plans {
+            project_by_id: client
+                .prepare(&format!("{PROJECT} where p.id = $1"), &oids(&[PgBuiltInOids::INT8OID]))?
+                .keep(),
+            project_by_key: client
+                .prepare(
+                    &format!(
+                        "{PROJECT} join observe.project_keys k on k.project_id = p.id
+                          where k.key_hash = $1 and k.revoked_at is null"
+                    ),
+                    &oids(&[PgBuiltInOids::BYTEAOID]),
+                )?
+                .keep(),
+            seen_event_id: client
+                .prepare(
+                    "select id from observe.sentry_event_ids where project_id = $1 and event_id = $2",
+                    &oids(&[PgBuiltInOids::INT8OID, PgBuiltInOids::UUIDOID]),
+                )?
+                .keep(),
+            remember_event_id: client
+                .prepare_mut(
+                    "insert into observe.sentry_event_ids (project_id, event_id, id) values ($1, $2, $3)
+                     on conflict do nothing returning 1",
+                    &oids(&[PgBuiltInOids::INT8OID, PgBuiltInOids::UUIDOID, PgBuiltInOids::UUIDOID]),
+                )?
+                .keep(),
+            count_items: client
+                .prepare_mut(
+                    "insert into observe.sentry_item_counts as c (project_id, minute, item_type, slot, items)
+                     select $1, date_trunc('minute', now()), e.key, $2, e.value::bigint
+                       from jsonb_each_text($3) e
+                     on conflict (project_id, minute, item_type, slot) do update set items = c.items + excluded.items",
+                    &oids(&[PgBuiltInOids::INT8OID, PgBuiltInOids::INT2OID, PgBuiltInOids::JSONBOID]),
+                )?
+                .keep(),
+        };
+        let plans: &'static Plans = Box::leak(Box::new(plans));
+        let _ = cell.set(plans);
+        Ok(plans)
+    })
+}
 
 fn project_row(row: pgrx::spi::SpiHeapTupleData<'_>) -> SpiResult<Project> {
     Ok(Project {
@@ -257,11 +325,7 @@ fn project_row(row: pgrx::spi::SpiHeapTupleData<'_>) -> SpiResult<Project> {
 }
 
 fn project_by_id(client: &SpiClient<'_>, project_id: i64) -> SpiResult<Option<Project>> {
-    let mut rows = client.select(
-        &format!("{PROJECT} where p.id = $1"),
-        Some(1),
-        &[project_id.into()],
-    )?;
+    let mut rows = client.select(&plans(client)?.project_by_id, Some(1), &[project_id.into()])?;
     rows.next().map(project_row).transpose()
 }
 
@@ -269,14 +333,7 @@ fn project_by_id(client: &SpiClient<'_>, project_id: i64) -> SpiResult<Option<Pr
 /// (`sentry.sql`), so the lookup hashes what was presented.
 fn project_by_key(client: &SpiClient<'_>, public_key: &str) -> SpiResult<Option<Project>> {
     let digest = Sha256::digest(public_key.as_bytes()).to_vec();
-    let mut rows = client.select(
-        &format!(
-            "{PROJECT} join observe.project_keys k on k.project_id = p.id
-              where k.key_hash = $1 and k.revoked_at is null"
-        ),
-        Some(1),
-        &[digest.into()],
-    )?;
+    let mut rows = client.select(&plans(client)?.project_by_key, Some(1), &[digest.into()])?;
     rows.next().map(project_row).transpose()
 }
 
@@ -322,17 +379,12 @@ fn count_items(
         .iter()
         .map(|(kind, count)| (kind.clone(), Value::from(*count)))
         .collect();
-    client.update(
-        "insert into observe.sentry_item_counts as c (project_id, minute, item_type, slot, items)
-         select $1, date_trunc('minute', now()), e.key, $2, e.value::bigint
-           from jsonb_each_text($3) e
-         on conflict (project_id, minute, item_type, slot) do update set items = c.items + excluded.items",
-        None,
-        &[
-            project_id.into(),
-            backend_slot().into(),
-            JsonB(Value::Object(counts)).into(),
-        ],
-    )?;
+    let args = [
+        project_id.into(),
+        backend_slot().into(),
+        JsonB(Value::Object(counts)).into(),
+    ];
+    let count = &plans(client)?.count_items;
+    client.update(count, None, &args)?;
     Ok(())
 }

@@ -46,12 +46,25 @@ function environment(): Record<string, string> {
   return vars;
 }
 
-let sql: postgres.Sql | undefined;
-function database(url: string): postgres.Sql {
-  // One pool per process, opened on first use: a function that answers
-  // without the database never connects.
-  sql ??= postgres(url, { max: 4, idle_timeout: 30, connect_timeout: 10, onnotice: () => {} });
-  return sql;
+const pools = new Map<string, postgres.Sql>();
+/** The process's pool for `role` ("" for the URL's own user), opened on first
+ * use: a function that answers without the database never connects. A role's
+ * pool names the role in each connection's startup packet, so its statements
+ * run as that role with no BEGIN, SET LOCAL ROLE and COMMIT around them
+ * (four round trips fewer per statement). */
+function database(url: string, role: string): postgres.Sql {
+  let pool = pools.get(role);
+  if (pool === undefined) {
+    pool = postgres(url, {
+      max: 4,
+      idle_timeout: 30,
+      connect_timeout: 10,
+      onnotice: () => {},
+      ...(role === "" ? {} : { connection: { role } }),
+    });
+    pools.set(role, pool);
+  }
+  return pool;
 }
 
 /** The path after the function's name: `/functions/v1/<name>/x` and `/<name>/x` both give `/x`. */
@@ -147,14 +160,14 @@ async function probe(p: Probe): Promise<unknown> {
 
 async function runSql(url: string, role: string | null, query: string, params: unknown[]): Promise<unknown> {
   try {
-    const db = database(url);
-    const rows = role === null
-      ? await db.unsafe(query, params as postgres.ParameterOrJSON<never>[])
-      : await db.begin(async (tx) => {
-        // The role's name comes from the WASM, never from a request.
-        await tx.unsafe(`set local role "${role.replaceAll('"', '""')}"`);
-        return await tx.unsafe(query, params as postgres.ParameterOrJSON<never>[]);
-      });
+    // The role's name comes from the WASM, never from a request; a query is
+    // one of the WASM's constants, so it is prepared once per connection
+    // (one round trip per statement instead of two).
+    const rows = await database(url, role ?? "").unsafe(
+      query,
+      params as postgres.ParameterOrJSON<never>[],
+      { prepare: true },
+    );
     return { kind: "rows", rows: [...rows] };
   } catch (error) {
     const e = error as { code?: string; message?: string };
