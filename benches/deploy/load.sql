@@ -1,7 +1,6 @@
 -- A production database with 10 million stored error events over the last
 -- week, as capture leaves it: 1,000 issues, the events themselves, their
--- exact counts (hourly rows past two hours, per minute within them, as
--- observe.tick() compacts them), 100,000 web-vitals beacons, request
+-- exact counts (per minute, hour and day), 100,000 web-vitals beacons, request
 -- latencies, health checks, and a deploy 20 minutes old after one a day old.
 \set events 10000000
 create extension pg_observe;
@@ -16,16 +15,13 @@ select gen_random_uuid(), g.first_id + (i % 1000), t, t, 'error', 'web', 'produc
   from generate_series(1, :events) i,
        lateral (select now() - interval '7 days' * (i::float8 / :events) as t) x,
        (select min(id) as first_id from observe.issue_groups) g;
--- Counts matching the events: hourly (slot -1) older than two hours, per
--- minute (slot 0) within them.
-insert into observe.issue_counts (issue_id, bucket, environment, release, slot, events, first_seen, last_seen)
-select issue_id, date_trunc('hour', occurred_at), 'production', 'web@1', -1, count(*), min(occurred_at), max(occurred_at)
-  from observe.events where occurred_at < now() - interval '2 hours'
- group by 1, 2;
-insert into observe.issue_counts (issue_id, bucket, environment, release, slot, events, first_seen, last_seen)
-select issue_id, date_trunc('minute', occurred_at), 'production', 'web@1', 0, count(*), min(occurred_at), max(occurred_at)
-  from observe.events where occurred_at >= now() - interval '2 hours'
- group by 1, 2;
+-- Counts matching the events, as capture keeps them: per minute, hour and
+-- day.
+insert into observe.issue_counts (issue_id, resolution, bucket, environment, release, events, first_seen, last_seen)
+select issue_id, r.resolution, date_trunc(r.resolution, received_at), 'production', 'web@1', count(*),
+       min(received_at), max(received_at)
+  from observe.events, unnest(array['minute', 'hour', 'day']) as r(resolution)
+ group by 1, 2, 3;
 insert into observe.web_vitals (name, value, rating, page, environment, release, received_at)
 select (array['LCP', 'INP', 'CLS', 'FCP', 'TTFB'])[1 + i % 5], 100 + i % 3000, 'good',
        'https://shop.example.com/' || (i % 20), 'production', 'web@1', now() - interval '7 days' * (i::float8 / 100000)

@@ -3833,12 +3833,12 @@ declare
     p95 double precision;
     samples bigint;
 begin
-    -- Counts are exact per minute (hourly past two hours); an issue counts
+    -- Minute counts are exact (kept for observe.retention's minute_rollups); an issue counts
     -- when its worst level is error or fatal.
     select coalesce(sum(c.events), 0) into errors
       from observe.event_counts c
       join observe.issue_groups g on g.id = c.issue_id
-     where c.environment = env
+     where c.resolution = 'minute' and c.environment = env
        and c.bucket >= since and c.bucket < until
        and g.level >= 'error'
        and (services is null or g.service = any (services));

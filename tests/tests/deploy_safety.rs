@@ -58,8 +58,8 @@ async fn old_issue(db: &TestDb, title: &str) -> i64 {
 async fn counts(db: &TestDb, issue: i64, from_min: i32, to_min: i32, events: i64) {
     db.client
         .execute(
-            "insert into observe.issue_counts (issue_id, bucket, environment, release, slot, events, last_seen)
-             select $1, now() - make_interval(mins => m) - interval '30 seconds', 'production', '', 0, $4, now()
+            "insert into observe.issue_counts (issue_id, resolution, bucket, environment, release, events, last_seen)
+             select $1, 'minute', now() - make_interval(mins => m) - interval '30 seconds', 'production', '', $4, now()
                from generate_series($3, $2 - 1) m",
             &[&issue, &from_min, &to_min, &events],
         )
