@@ -242,22 +242,27 @@ select r.id, jsonb_strip_nulls(jsonb_build_object(
 /// The 75th percentile of one web vital (`match` `{"name": "LCP"}`, and
 /// optionally `page`, `release`, `device`) over the window, as browsers
 /// reported it through the ingest endpoint.
-const WEB_VITAL_P75: &str = "
+const WEB_VITAL_P75: &str = concat!(
+    rules!(""),
+    ",
+windowed as materialized (
+    select v.received_at, v.name, v.value, v.page, v.release, v.device, v.environment
+      from observe.web_vitals v
+     where v.received_at >= (select at from since) and v.received_at < $1)
 select r.id, jsonb_strip_nulls(jsonb_build_object(
            'page', case when 'page' = any(r.group_by) then v.page end,
            'metric_name', case when 'metric_name' = any(r.group_by) then v.name end,
            'environment', case when 'environment' = any(r.group_by) then v.environment end)) as labels,
        percentile_cont(0.75) within group (order by v.value)
-  from observe.alert_rules r
-  join observe.web_vitals v
-    on v.received_at >= date_trunc('minute', $1) - r.window_size and v.received_at < $1
- where r.enabled and r.kind = 'threshold' and r.metric = $2
-   and v.name = r.match ->> 'name'
+  from rules r
+  join windowed v on v.received_at >= date_trunc('minute', $1) - r.window_size
+ where v.name = r.match ->> 'name'
    and (r.match ->> 'page' is null or v.page = r.match ->> 'page')
    and (r.match ->> 'release' is null or v.release = r.match ->> 'release')
    and (r.match ->> 'device' is null or v.device = r.match ->> 'device')
    and (r.environment is null or v.environment = r.environment)
- group by r.id, 2";
+ group by r.id, 2"
+);
 
 /// Every threshold rule's observations, by rule id.
 pub fn observe(

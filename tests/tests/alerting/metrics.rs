@@ -390,3 +390,45 @@ async fn counts_still_queued_behind_another_fold_are_observed() {
     assert_eq!(fired[0].2, Some(4.0));
     folder.batch_execute("rollback").await.unwrap();
 }
+
+#[tokio::test]
+async fn context_matches_compare_numbers_and_booleans_by_type() {
+    let db = TestDb::new().await;
+    let orders = rule(
+        &db,
+        "'order 42 retried', threshold => 2, window_size => '10 minutes',
+         match => '{\"order_id\": 42, \"retried\": true}'",
+    )
+    .await;
+    for context in [
+        r#"{"order_id": 42, "retried": true, "attempt": 1}"#,
+        r#"{"order_id": 42, "retried": true, "attempt": 2}"#,
+        r#"{"order_id": 42, "retried": true, "attempt": 3}"#,
+        // A string is not the number, nor false true.
+        r#"{"order_id": "42", "retried": true}"#,
+        r#"{"order_id": 42, "retried": false}"#,
+        r#"{"order_id": 43, "retried": true}"#,
+    ] {
+        db.client
+            .execute(
+                "select observe.log_error('payment retry failed', service => 'billing', context => $1::text::jsonb)",
+                &[&context],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("log_error: {}", message(&e)));
+    }
+    db.client
+        .query_one(
+            "select observe.evaluate_alerts(now() + interval '1 minute')",
+            &[],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("evaluating: {}", message(&e)));
+    let fired = firing(&db, orders).await;
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(
+        fired[0].2,
+        Some(3.0),
+        "the three events whose context holds both values"
+    );
+}
