@@ -40,7 +40,7 @@ tps() { # clients script
   fi
   awk '/^tps/ {print $3}' <<<"$out"
 }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+. "$ROOT/benches/lib.sh"
 
 printf '| configuration | flood control | clients | workload | tps (median of %s) | ratio to bare |\n' "$ROUNDS"
 printf '|---|---|---|---|---:|---:|\n'

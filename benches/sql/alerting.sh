@@ -104,15 +104,10 @@ rows=$(psql_q -d "$DB" -c "select count(*) from observe.events")
 minutes=$(psql_q -d "$DB" -c "select count(*) from observe.issue_counts")
 rules=$(psql_q -d "$DB" -c "select count(*) from observe.alert_rules where enabled")
 
-median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-# One line per run: milliseconds, then what the evaluation reported.
-timed() {
-  psql_q -F ' ' -d "$DB" -c "set jit = off" -c "
-    do \$\$ begin perform set_config('bench.started', clock_timestamp()::text, false); end \$\$;" \
-    -c "select $1" \
-    -c "select extract(epoch from clock_timestamp() - current_setting('bench.started')::timestamptz) * 1000" |
-    tac | paste -sd ' '
-}
+. "$ROOT/benches/lib.sh"
+# One line per run: milliseconds, then what the query returned.
+psql_q -d "$DB" -f "$ROOT/benches/sql/timed.sql"
+timed() { psql_q -F ' ' -d "$DB" -c "set jit = off" -c "select * from bench.timed(\$q\$select $1\$q\$)"; }
 eval_runs= raw_runs= first=
 for i in $(seq "$ROUNDS"); do
   at="date_trunc('minute', now()) - interval '$((ROUNDS + 1 - i)) minutes'"

@@ -35,21 +35,14 @@ select c.line::jsonb ->> 'message' as m
        bench.corpus_lines c
  limit $MESSAGES;
 vacuum analyze bench.messages;
--- The query's single result comes back with its time, so the slow chain
--- runs once yet still reports how many groups it found.
-create function bench.timed(query text, out ms float8, out result text) language plpgsql as \$\$
-declare started timestamptz := clock_timestamp();
-begin
-    execute query into result;
-    ms := extract(epoch from clock_timestamp() - started) * 1000;
-end \$\$;
 SQL
+psql_q -d "$DB" -f "$ROOT/benches/sql/timed.sql"
 rows=$(psql_q -d "$DB" -c "select count(*) from bench.messages")
 bytes=$(psql_q -d "$DB" -c "select sum(octet_length(m)) from bench.messages")
 
 # One line per run: milliseconds, then the query's result.
 timed() { psql_q -F ' ' -d "$DB" -c "set jit = off" -c "select * from bench.timed(\$q\$$1\$q\$)"; }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+. "$ROOT/benches/lib.sh"
 
 fingerprint_runs=$(for _ in $(seq "$ROUNDS"); do timed "select count(distinct observe.fingerprint(m)) from bench.messages"; done)
 md5_runs=$(for _ in $(seq "$ROUNDS"); do timed "select count(distinct md5(m)) from bench.messages"; done)

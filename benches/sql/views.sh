@@ -86,7 +86,7 @@ timed() {
   psql_q -d "$1" -c "explain (analyze, timing off, summary on) $2" |
     awk '/Planning Time|Execution Time/ {sum += $3} END {printf "%.2f\n", sum}'
 }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+. "$ROOT/benches/lib.sh"
 
 declare -a QUERIES=(
   "issue_overview, top 20 by events|select id, service, title, events, users, events_24h, trend, hourly_24h from observe.issue_overview order by events desc limit 20"

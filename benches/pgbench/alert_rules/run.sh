@@ -45,7 +45,7 @@ tps() { # clients database
   fi
   awk '/^tps/ {print $3}' <<<"$out"
 }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+. "$ROOT/benches/lib.sh"
 
 for db in observe_rules_none observe_rules_50; do
   pgbench -n -M prepared -h 127.0.0.1 -p "$PGPORT" -U postgres -c 2 -j 2 -t 2000 -f "$WORKLOAD" "$db" >/dev/null

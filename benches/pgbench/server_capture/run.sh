@@ -36,7 +36,7 @@ pgbench_run() { # clients seconds [extra pgbench flags]
 }
 tps() { pgbench_run "$1" "$SECONDS_PER_RUN" | awk '/^tps/ {print $3}'; }
 capture() { psql_q -d postgres -c "alter database $DB set observe.capture_server_errors = $1"; }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+. "$ROOT/benches/lib.sh"
 
 printf '| clients | capture | tps (median of %s) | ratio to off |\n' "$ROUNDS"
 printf '|---:|---|---:|---:|\n'
