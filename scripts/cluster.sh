@@ -71,11 +71,13 @@ start() {
   # pg_cron's scheduler, started before its extension existed in the cron
   # database, can take minutes to notice jobs scheduled there afterwards (the
   # scheduled alert test waited for them in vain), so a fresh cluster gets
-  # the extension here and a scheduler that starts over seeing it.
+  # the extension here and a server restart, whose scheduler starts with it
+  # in place (terminating the scheduler alone matched no backend: pg_cron's
+  # worker is named "pg_cron launcher").
   if ! psql -X -h 127.0.0.1 -p "$PGPORT" -U postgres -d "$CRON_DB" -tAc \
       "select 1 from pg_extension where extname = 'pg_cron'" | grep -q 1; then
     psql -X -h 127.0.0.1 -p "$PGPORT" -U postgres -d "$CRON_DB" -v ON_ERROR_STOP=1 -qc "create extension pg_cron"
-    psql_admin -qtAc "select pg_terminate_backend(pid) from pg_stat_activity where backend_type = 'pg_cron scheduler'" >/dev/null
+    as_pg "$PGBIN/pg_ctl" -D "$DATA" -l "$PGDIR/server.log" -w -t 60 restart >/dev/null
   fi
 }
 
