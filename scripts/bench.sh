@@ -173,8 +173,9 @@ $(cat "$LOG/edge.md")
 
 \`benches/edge/ingest.sh\`
 
-100 clients, each with its own address, post a batch of 5 web-vitals
-beacons (\`text/plain\`, as \`navigator.sendBeacon\` sends) to the ingest
+100 clients (paced, one visitor each; saturated, a new visitor's address
+per request, so the per-client bucket admits them all) post a batch of 5
+web-vitals beacons (\`text/plain\`, as \`navigator.sendBeacon\` sends) to the ingest
 function, which parses them in Rust/WASM and writes them as the untrusted
 \`observe_ingest\` role (budgets raised so every beacon is stored; durable
 commits). The baseline is a Deno server in the same process as the load

@@ -21,7 +21,8 @@ export PG_OBSERVE_TEST_URL="host=127.0.0.1 port=$PGPORT user=postgres" PG_OBSERV
 export E2E_REBUILD_BASELINE=1
 mkdir -p "$ROOT/target/bench"
 field() { sed -n "s/.*\"$1\": \([0-9.]*\).*/\1/p" "$2"; }
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+. "$ROOT/benches/lib.sh"
+median_of() { printf '%s\n' "$@" | median; }
 total=() detect=() act=() rebuild=()
 echo "| run | bad deploy live → failed verdict (s) | failed verdict → rollback live: \`deploy rollback\` (s) | baseline: rebuild the previous ref → live (s) | bad deploy live → rollback live (s) | whole pipeline (s) |"
 echo "|---|---:|---:|---:|---:|---:|"
@@ -37,6 +38,6 @@ for i in $(seq "$ROUNDS"); do
   rm -f "$out"
 done
 echo
-echo "Medians: **$(median "${total[@]}") s** from the bad deploy going live to the rollback being live" \
-  "(target: under 300 s), of which $(median "${detect[@]}") s to the failed verdict and" \
-  "$(median "${act[@]}") s for \`deploy rollback\`; rebuilding the previous ref took $(median "${rebuild[@]}") s."
+echo "Medians: **$(median_of "${total[@]}") s** from the bad deploy going live to the rollback being live" \
+  "(target: under 300 s), of which $(median_of "${detect[@]}") s to the failed verdict and" \
+  "$(median_of "${act[@]}") s for \`deploy rollback\`; rebuilding the previous ref took $(median_of "${rebuild[@]}") s."

@@ -13,6 +13,7 @@ SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
 EVENTS=${EVENTS:-10000000}
 export PGDIR=${PGDIR:-$ROOT/target/pg-bench} PGPORT=${PGPORT:-5495} PG_DURABLE=1
 DB=observe_verify_bench
+. "$ROOT/benches/lib.sh"
 
 "$ROOT/scripts/cluster.sh" fresh >/dev/null
 trap '"$ROOT/scripts/cluster.sh" stop' EXIT
@@ -34,12 +35,11 @@ declare -A runs
 for _ in $(seq "$ROUNDS"); do
   for w in verify_deploy baseline_overview baseline_raw; do runs[$w]+="$(latency "$w") "; done
 done
-median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 verdict=$(psql_q -d "$DB" -At -c "select observe.verify_deploy('dpl_bench')->>'verdict'")
 echo "$stored events stored ($size), loaded in ${loaded}s; the verdict: $verdict"
 echo
 echo "| query | mean latency (ms, median of $ROUNDS runs of ${SECONDS_PER_RUN}s) |"
 echo "|---|---:|"
 for w in verify_deploy baseline_overview baseline_raw; do
-  echo "| \`$(grep -v '^--' "$HERE/$w.sql" | tr -s ' \n' ' ' | sed 's/ $//' | cut -c1-90)\` | $(median "${runs[$w]}") |"
+  echo "| \`$(grep -v '^--' "$HERE/$w.sql" | tr -s ' \n' ' ' | sed 's/ $//' | cut -c1-90)\` | $(tr ' ' '\n' <<<"${runs[$w]}" | grep . | median) |"
 done

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The ingest endpoint under load, against a baseline in the same run: the
-# same Deno answering 204 without pg_observe. 100 concurrent clients (each
-# its own address, so the per-client bucket is not what is measured),
-# posting a batch of 5 web-vitals beacons like a page's sendBeacon:
+# same Deno answering 204 without pg_observe. 100 concurrent clients posting
+# a batch of 5 web-vitals beacons like a page's sendBeacon, each request
+# from an address the per-client bucket admits (so the bucket is not what is
+# measured):
 #   1. at the platform's load target, 1000 requests/min for 30 s:
 #      p50 / p95 latency and errors (target: p95 < 500 ms, < 1 % errors)
 #   2. saturated for 15 s: throughput

@@ -30,6 +30,17 @@ interface Run {
   seconds: number;
 }
 
+// Paced, each of the 100 clients is one visitor (its own address, well within
+// the per-client bucket). Saturated, every request comes from a new visitor,
+// as a traffic peak does: 100 addresses at full speed would measure the
+// bucket's 429s, not ingest.
+let visitors = 0;
+const address = (client: number, perClientIntervalMs: number | null) => {
+  if (perClientIntervalMs) return `198.51.${client >> 8}.${client & 255}`;
+  const n = visitors++;
+  return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+};
+
 async function load(url: string, seconds: number, perClientIntervalMs: number | null): Promise<Run> {
   const latencies: number[] = [];
   let errors = 0;
@@ -48,7 +59,7 @@ async function load(url: string, seconds: number, perClientIntervalMs: number | 
           headers: {
             "content-type": "text/plain;charset=UTF-8",
             origin: "https://shop.example.com",
-            "x-forwarded-for": `198.51.${client >> 8}.${client & 255}`,
+            "x-forwarded-for": address(client, perClientIntervalMs),
           },
         });
         await response.arrayBuffer();
