@@ -560,7 +560,7 @@ fn health(checks: &[HealthFact], policy: &Policy) -> Reason {
         return Reason {
             check,
             status: Status::Pass,
-            message: format!("{} health checks up throughout", checks.len()),
+            message: format!("{} up throughout", counted(checks.len(), "health check")),
         };
     }
     let message = format!(
@@ -641,8 +641,8 @@ fn budgets(results: &[BudgetResult], policy: &Policy) -> Reason {
                 "no web-vitals budgets for this environment".into()
             } else {
                 format!(
-                    "{} budgets, none with enough web-vitals samples since the deploy",
-                    results.len()
+                    "{}, none with enough web-vitals samples since the deploy",
+                    counted(results.len(), "budget")
                 )
             },
         };
@@ -677,7 +677,7 @@ fn budgets(results: &[BudgetResult], policy: &Policy) -> Reason {
         Reason {
             check,
             status: Status::Pass,
-            message: format!("{} budgets met", measured.len()),
+            message: format!("{} met", counted(measured.len(), "budget")),
         }
     }
 }
@@ -722,3 +722,12 @@ pub fn human_seconds(s: f64) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// "1 budget", "2 budgets": reasons are read by people.
+fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}

@@ -255,6 +255,32 @@ fn a_health_check_down_fails() {
 }
 
 #[test]
+fn reasons_count_in_words() {
+    let mut f = facts(
+        window(Some(15_000), Some(10), 10),
+        window(Some(15_000), Some(10), 10),
+    );
+    let up = |name: &str| HealthFact {
+        name: name.into(),
+        down_now: false,
+    };
+    f.health_checks = vec![up("api")];
+    let v = decide(&f, &Policy::default());
+    assert!(
+        v.reasons.iter().any(|r| r.message == "1 health check up throughout"),
+        "{:?}",
+        v.reasons
+    );
+    f.health_checks = vec![up("api"), up("web")];
+    let v = decide(&f, &Policy::default());
+    assert!(
+        v.reasons.iter().any(|r| r.message == "2 health checks up throughout"),
+        "{:?}",
+        v.reasons
+    );
+}
+
+#[test]
 fn an_unfinished_window_never_passes() {
     let mut f = facts(
         window(Some(15_000), Some(10), 10),
