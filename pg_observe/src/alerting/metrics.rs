@@ -43,30 +43,37 @@ macro_rules! rules {
     };
 }
 
-/// Error events per minute, then summed per issue and environment for each
-/// window length the rules use, then per service, environment and level
-/// without ignored issues. Rules that neither name an issue nor split by
-/// one read the last (a few rows per window); the others read per issue,
-/// where an issue a rule names counts even while ignored.
+/// Error events per minute and issue, then summed per service, environment
+/// and level without ignored issues, and per issue, each for the window
+/// lengths of the rules that read it: rules that neither name an issue nor
+/// split by one read the first (a few rows per window), the others read per
+/// issue, where an issue a rule names counts even while ignored. Sums are
+/// float8 (exact for counts): numeric sums cost more than the joins. A rule
+/// split by issue has a label set per issue, so those rows are grouped by
+/// the labels' values before they become JSON, which is slow to sort.
 const ERROR_EVENTS: &str = concat!(
     rules!("and match = '{}'"),
     ",
-windows as (select distinct window_size from rules),
 counts as materialized (
-    select c.issue_id, c.bucket, c.environment, sum(c.events) as events
+    select c.issue_id, c.bucket, c.environment, g.service, g.level, g.status, sum(c.events::float8) as events
       from observe.event_counts c
+      join observe.issue_groups g on g.id = c.issue_id
      where c.resolution = 'minute' and c.bucket >= (select at from since) and c.bucket < $1
-     group by 1, 2, 3),
+     group by c.issue_id, c.bucket, c.environment, g.id),
 per_issue as materialized (
-    select w.window_size, c.issue_id, c.environment, sum(c.events) as events
-      from windows w
+    select w.window_size, c.issue_id, c.environment, c.service, c.level, c.status, sum(c.events) as events
+      from (select distinct window_size from rules
+             where issue_id is not null or 'issue_id' = any(group_by)) w
       join counts c on c.bucket >= date_trunc('minute', $1) - w.window_size
-     group by 1, 2, 3),
+     group by 1, 2, 3, 4, 5, 6),
 per_service as materialized (
-    select p.window_size, g.service, p.environment, g.level, sum(p.events) as events
-      from per_issue p
-      join observe.issue_groups g on g.id = p.issue_id
-     where g.status <> 'ignored'
+    select w.window_size, c.service, c.environment, c.level, sum(c.events) as events
+      from (select distinct window_size from rules
+             where issue_id is null and not 'issue_id' = any(group_by)) w
+      join (select bucket, service, environment, level, sum(events) as events
+              from counts
+             where status <> 'ignored'
+             group by 1, 2, 3, 4) c on c.bucket >= date_trunc('minute', $1) - w.window_size
      group by 1, 2, 3, 4)
 select r.id, jsonb_strip_nulls(jsonb_build_object(
            'service', case when 'service' = any(r.group_by) then s.service end,
@@ -81,43 +88,66 @@ select r.id, jsonb_strip_nulls(jsonb_build_object(
    and (r.level is null or s.level >= r.level)
  group by r.id, 2
 union all
-select r.id, jsonb_strip_nulls(jsonb_build_object(
-           'service', case when 'service' = any(r.group_by) then g.service end,
-           'environment', case when 'environment' = any(r.group_by) then nullif(p.environment, '') end,
-           'level', case when 'level' = any(r.group_by) then g.level::text end,
-           'issue_id', case when 'issue_id' = any(r.group_by) then g.id::text end)) as labels,
-       sum(p.events)::float8
-  from rules r
-  join per_issue p on p.window_size = r.window_size and (r.issue_id is null or p.issue_id = r.issue_id)
-  join observe.issue_groups g on g.id = p.issue_id
- where (r.issue_id is not null or 'issue_id' = any(r.group_by))
-   and (r.service is null or g.service = r.service)
-   and (r.environment is null or p.environment = r.environment)
-   and (r.level is null or g.level >= r.level)
-   and (g.status <> 'ignored' or g.id = r.issue_id)
- group by r.id, 2"
+select id, jsonb_strip_nulls(jsonb_build_object(
+           'service', service, 'environment', environment, 'level', level, 'issue_id', issue_id::text)),
+       events::float8
+  from (select r.id,
+               case when 'service' = any(r.group_by) then p.service end as service,
+               case when 'environment' = any(r.group_by) then nullif(p.environment, '') end as environment,
+               case when 'level' = any(r.group_by) then p.level::text end as level,
+               case when 'issue_id' = any(r.group_by) then p.issue_id end as issue_id,
+               sum(p.events) as events
+          from rules r
+          join per_issue p on p.window_size = r.window_size and (r.issue_id is null or p.issue_id = r.issue_id)
+         where (r.issue_id is not null or 'issue_id' = any(r.group_by))
+           and (r.service is null or p.service = r.service)
+           and (r.environment is null or p.environment = r.environment)
+           and (r.level is null or p.level >= r.level)
+           and (p.status <> 'ignored' or p.issue_id = r.issue_id)
+         group by 1, 2, 3, 4, 5) as per_label_set"
 );
 
 /// Rules with a `match` count the stored events whose tags or context hold
 /// it, each standing for `1 / sample_rate` events (flood control), read
 /// from the events received in the longest window (BRIN on `received_at`).
+/// Testing every rule's `match` against every event costs rules times
+/// events, so events are first paired with the rules by one key of the
+/// `match`, through a hash join on the events' own key-value pairs: match
+/// values are strings, numbers or booleans (rule.rs refuses others), which
+/// an event holds only as that very value under that key.
 const MATCHED_EVENTS: &str = concat!(
     rules!("and match <> '{}'"),
     ",
 windowed as materialized (
-    select e.issue_id, e.received_at, e.environment, e.level, e.tags, e.context, e.sample_rate
+    select e.id, e.issue_id, e.received_at, e.environment, e.level, e.tags, e.context, e.sample_rate
       from observe.events e
-     where e.received_at >= (select at from since) and e.received_at < $1)
+     where e.received_at >= (select at from since) and e.received_at < $1),
+first_pair as (
+    select r.id, k.key, r.match -> k.key as value
+      from rules r
+      cross join lateral (select jsonb_object_keys(r.match) as key limit 1) as k),
+candidates as (
+    select f.id as rule_id, e.id, e.received_at
+      from windowed e
+      cross join lateral jsonb_each(case when jsonb_typeof(e.tags) = 'object' then e.tags end) as p
+      join first_pair f on f.key = p.key and f.value = p.value
+    union
+    select f.id, e.id, e.received_at
+      from windowed e
+      cross join lateral jsonb_each(case when jsonb_typeof(e.context) = 'object' then e.context end) as p
+      join first_pair f on f.key = p.key and f.value = p.value)
 select r.id, jsonb_strip_nulls(jsonb_build_object(
            'service', case when 'service' = any(r.group_by) then g.service end,
            'environment', case when 'environment' = any(r.group_by) then e.environment end,
            'level', case when 'level' = any(r.group_by) then g.level::text end,
            'issue_id', case when 'issue_id' = any(r.group_by) then g.id::text end)) as labels,
        sum(1 / e.sample_rate)::float8
-  from rules r
-  join windowed e on e.received_at >= date_trunc('minute', $1) - r.window_size
+  from candidates c
+  join rules r on r.id = c.rule_id
+  join windowed e on e.id = c.id and e.received_at = c.received_at
   join observe.issue_groups g on g.id = e.issue_id
- where (e.tags @> r.match or e.context @> r.match)
+ where e.received_at >= date_trunc('minute', $1) - r.window_size
+   and (e.tags @> r.match or e.context @> r.match)
    and (r.service is null or g.service = r.service)
    and (r.environment is null or e.environment = r.environment)
    and (r.level is null or e.level >= r.level)
@@ -129,23 +159,33 @@ select r.id, jsonb_strip_nulls(jsonb_build_object(
 /// Users whose events of the rule's issues were counted in the window: last
 /// seen in it, first seen before its end (exact when evaluating the present,
 /// which is when the last event of a user seen in the window is in it).
+/// A user counts once per issue, so the users of each issue are counted
+/// once per window length and the rules add those counts up: counting
+/// distinct (issue, user) pairs per rule sorts every pair once per rule.
 const AFFECTED_USERS: &str = concat!(
     rules!(""),
     ",
+windows as (select distinct window_size from rules),
 users as materialized (
-    select u.issue_id, u.user_hash, u.last_seen
+    select u.issue_id, u.user_hash, max(u.last_seen) as last_seen
       from (select issue_id, user_hash, first_seen, last_seen from observe.issue_users
             union all
             select issue_id, user_hash, counted_at, counted_at from observe.count_queue
              where user_hash is not null) u
-     where u.last_seen >= (select at from since) and u.first_seen < $1)
+     where u.last_seen >= (select at from since) and u.first_seen < $1
+     group by 1, 2),
+per_issue as materialized (
+    select w.window_size, u.issue_id, count(*) as users
+      from windows w
+      join users u on u.last_seen >= date_trunc('minute', $1) - w.window_size
+     group by 1, 2)
 select r.id, jsonb_strip_nulls(jsonb_build_object(
            'service', case when 'service' = any(r.group_by) then g.service end,
            'level', case when 'level' = any(r.group_by) then g.level::text end,
            'issue_id', case when 'issue_id' = any(r.group_by) then g.id::text end)) as labels,
-       count(distinct (u.issue_id, u.user_hash))::float8
+       sum(u.users)::float8
   from rules r
-  join users u on u.last_seen >= date_trunc('minute', $1) - r.window_size
+  join per_issue u on u.window_size = r.window_size
   join observe.issue_groups g on g.id = u.issue_id
  where (r.service is null or g.service = r.service)
    and (r.level is null or g.level >= r.level)
@@ -264,6 +304,35 @@ select r.id, jsonb_strip_nulls(jsonb_build_object(
  group by r.id, 2"
 );
 
+/// Only the label sets a decision needs leave the statement: a rule split by
+/// issue or route observes every one of them each time, and stepping
+/// thousands of quiet label sets decides nothing. Needed are the label sets
+/// whose condition holds (by the rule's comparator, so a `<` rule keeps its
+/// low values) and those of the rule's pending or firing alerts, whose value
+/// a change of state records. One left out steps as it would have: not
+/// holding, an inactive or resolved alert stays as it is (a remembered one
+/// still steps, as unobserved). A rule that splits nothing keeps its one
+/// label set: `evaluate` completes a missing one with a zero, which may hold.
+fn needed(statement: &str) -> String {
+    format!(
+        "select o.rule_id, o.labels, o.value
+           from ({statement}) as o (rule_id, labels, value)
+           join observe.alert_rules r on r.id = o.rule_id
+          where r.group_by = '{{}}'
+             or case r.comparator
+                  when '>' then o.value > coalesce(r.threshold, 0)
+                  when '>=' then o.value >= coalesce(r.threshold, 0)
+                  when '<' then o.value < coalesce(r.threshold, 0)
+                  when '<=' then o.value <= coalesce(r.threshold, 0)
+                  when '=' then o.value = coalesce(r.threshold, 0)
+                  when '!=' then o.value <> coalesce(r.threshold, 0)
+                end
+             or exists (select from observe.alerts a
+                         where a.rule_id = o.rule_id and a.state in ('pending', 'firing')
+                           and a.labels @> o.labels)"
+    )
+}
+
 /// Every threshold rule's observations, by rule id.
 pub fn observe(
     client: &mut SpiClient<'_>,
@@ -272,7 +341,7 @@ pub fn observe(
 ) -> SpiResult<BTreeMap<i64, Vec<Observation>>> {
     let mut observed: BTreeMap<i64, Vec<Observation>> = BTreeMap::new();
     let mut run = |client: &mut SpiClient<'_>, sql: &str, metric: Metric| -> SpiResult<()> {
-        for row in client.update(sql, None, &[at.into(), metric.as_str().into()])? {
+        for row in client.update(&needed(sql), None, &[at.into(), metric.as_str().into()])? {
             let Some(rule) = row.get::<i64>(1)? else {
                 continue;
             };
