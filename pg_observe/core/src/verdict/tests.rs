@@ -267,14 +267,18 @@ fn reasons_count_in_words() {
     f.health_checks = vec![up("api")];
     let v = decide(&f, &Policy::default());
     assert!(
-        v.reasons.iter().any(|r| r.message == "1 health check up throughout"),
+        v.reasons
+            .iter()
+            .any(|r| r.message == "1 health check up throughout"),
         "{:?}",
         v.reasons
     );
     f.health_checks = vec![up("api"), up("web")];
     let v = decide(&f, &Policy::default());
     assert!(
-        v.reasons.iter().any(|r| r.message == "2 health checks up throughout"),
+        v.reasons
+            .iter()
+            .any(|r| r.message == "2 health checks up throughout"),
         "{:?}",
         v.reasons
     );
