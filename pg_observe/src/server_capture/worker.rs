@@ -94,8 +94,8 @@ fn store_batch(shared: &Shared, database: pg_sys::Oid, batch: Vec<(RecordMeta, V
         // An index lookup in pg_extension: a query here, parsed and planned
         // for every batch, was a third of the worker's time.
         // SAFETY: a catalog lookup by a NUL-terminated name, in a transaction.
-        let installed =
-            unsafe { pg_sys::get_extension_oid(c"pg_observe".as_ptr(), true) } != pg_sys::InvalidOid;
+        let installed = unsafe { pg_sys::get_extension_oid(c"pg_observe".as_ptr(), true) }
+            != pg_sys::InvalidOid;
         if !installed {
             shared
                 .counters
