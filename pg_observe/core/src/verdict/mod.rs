@@ -514,7 +514,7 @@ fn compare(
 
 fn count_gate(check: &'static str, noun: &str, issues: &[IssueFact], max: u64) -> Reason {
     let n = issues.len() as u64;
-    let plural = if n == 1 { "" } else { "s" };
+    let counted_issues = counted(issues.len(), noun);
     let named = issues
         .iter()
         .take(5)
@@ -525,13 +525,13 @@ fn count_gate(check: &'static str, noun: &str, issues: &[IssueFact], max: u64) -
         Reason {
             check,
             status: Status::Fail,
-            message: format!("{n} {noun}{plural} since the deploy (at most {max}): {named}"),
+            message: format!("{counted_issues} since the deploy (at most {max}): {named}"),
         }
     } else if n > 0 {
         Reason {
             check,
             status: Status::Warn,
-            message: format!("{n} {noun}{plural} since the deploy, within {max}: {named}"),
+            message: format!("{counted_issues} since the deploy, within {max}: {named}"),
         }
     } else {
         Reason {
