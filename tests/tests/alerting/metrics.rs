@@ -272,6 +272,13 @@ async fn error_rate_is_failed_over_total_requests_and_silent_without_requests() 
          window_size => '5 minutes'",
     )
     .await;
+    // Holds for every measured rate, so its alerts show each service's value.
+    let every_service = rule(
+        &db,
+        "'every rate', metric => 'error_rate', comparator => '>=', threshold => 0,
+         environment => 'production', group_by => '{service}', window_size => '5 minutes'",
+    )
+    .await;
     // Would fire on a rate of zero; a service with no requests has none.
     let ghost = rule(
         &db,
@@ -283,17 +290,16 @@ async fn error_rate_is_failed_over_total_requests_and_silent_without_requests() 
     // api in production: 15 of 500; web: 0 of 50 (its old failures are
     // outside the window).
     assert!(firing(&db, per_service).await.is_empty());
-    let values: Vec<_> = alerts(&db, per_service)
+    let values: Vec<_> = firing(&db, every_service)
         .await
         .into_iter()
-        .filter_map(|a| {
-            a.2.map(|v| (a.0["service"].as_str().unwrap().to_owned(), v))
-        })
+        .map(|a| (a.0["service"].as_str().unwrap().to_owned(), a.2))
         .collect();
+    assert_eq!(values.len(), 2, "{values:?}");
     assert!(
-        values.iter().all(|(s, v)| match s.as_str() {
-            "api" => (v - 0.03).abs() < 1e-9,
-            "web" => *v == 0.0,
+        values.iter().all(|(s, v)| match (s.as_str(), v) {
+            ("api", Some(v)) => (v - 0.03).abs() < 1e-9,
+            ("web", Some(v)) => *v == 0.0,
             _ => false,
         }),
         "{values:?}"
