@@ -25,21 +25,68 @@ use pgrx::spi::{SpiClient, SpiResult};
 use pgrx::JsonB;
 use serde_json::Value;
 
-/// The enabled threshold rules of the metric (`$2`), then the earliest
-/// minute any of them looks at. Every statement below first reads what that
-/// longest window holds, once, through the table's index on time, and only
-/// then joins it to the rules: joining rules to a table directly, each with
-/// its own range, makes the planner scan the table once per rule.
+/// The enabled threshold rules of the metric (`$2`), each with whether it
+/// has a pending or firing alert (`active`), then the earliest minute any of
+/// them looks at. Every statement below first reads what that longest window
+/// holds, once, through the table's index on time, and only then joins it
+/// to the rules: joining rules to a table directly, each with its own range,
+/// makes the planner scan the table once per rule.
 macro_rules! rules {
     ($condition:literal) => {
         concat!(
             "with rules as materialized (
-                 select * from observe.alert_rules
+                 select *, exists (select from observe.alerts a
+                                    where a.rule_id = alert_rules.id and a.state in ('pending', 'firing'))
+                           as active
+                   from observe.alert_rules
                   where enabled and kind = 'threshold' and metric = $2 ",
             $condition,
             "),
              since as (select date_trunc('minute', $1) - max(window_size) as at from rules)"
         )
+    };
+}
+
+/// Whether `$value` holds for rule `r` by its comparator (a missing
+/// threshold compares with zero, as `evaluate` does).
+macro_rules! holds {
+    ($value:literal) => {
+        concat!(
+            "case r.comparator
+                  when '>' then ",
+            $value,
+            " > coalesce(r.threshold, 0)
+                  when '>=' then ",
+            $value,
+            " >= coalesce(r.threshold, 0)
+                  when '<' then ",
+            $value,
+            " < coalesce(r.threshold, 0)
+                  when '<=' then ",
+            $value,
+            " <= coalesce(r.threshold, 0)
+                  when '=' then ",
+            $value,
+            " = coalesce(r.threshold, 0)
+                  when '!=' then ",
+            $value,
+            " <> coalesce(r.threshold, 0)
+                end"
+        )
+    };
+}
+
+/// The first key of each rule's `match` with its value (`first_pair`), and
+/// the distinct such keys (`keys`): what events and log lines are paired
+/// with `match` rules by.
+macro_rules! first_pairs {
+    () => {
+        "
+first_pair as (
+    select r.id, k.key, r.match -> k.key as value
+      from rules r
+      cross join lateral (select jsonb_object_keys(r.match) as key limit 1) as k),
+keys as (select distinct key from first_pair)"
     };
 }
 
@@ -49,19 +96,23 @@ macro_rules! rules {
 /// split by one read the first (a few rows per window), the others read per
 /// issue, where an issue a rule names counts even while ignored. Sums are
 /// float8 (exact for counts): numeric sums cost more than the joins. A rule
-/// split by issue has a label set per issue, so those rows are grouped by
-/// the labels' values before they become JSON, which is slow to sort.
+/// split by issue has a label set per issue, thousands per rule, so rules
+/// meet only the issues whose events in the window could reach a `>` or
+/// `>=` threshold (a label set of such a rule lies within one issue, and
+/// its filters only lower the count) unless the rule has alerts to step;
+/// those rows are grouped by the labels' values before they become JSON,
+/// which is slow to sort, and only those `needed` keeps are made JSON.
 const ERROR_EVENTS: &str = concat!(
     rules!("and match = '{}'"),
     ",
 counts as materialized (
-    select c.issue_id, c.bucket, c.environment, g.service, g.level, g.status, sum(c.events::float8) as events
+    select c.issue_id, c.bucket, c.environment, g.service, g.level, g.status, c.events::float8 as events
       from observe.event_counts c
       join observe.issue_groups g on g.id = c.issue_id
-     where c.resolution = 'minute' and c.bucket >= (select at from since) and c.bucket < $1
-     group by c.issue_id, c.bucket, c.environment, g.id),
+     where c.resolution = 'minute' and c.bucket >= (select at from since) and c.bucket < $1),
 per_issue as materialized (
-    select w.window_size, c.issue_id, c.environment, c.service, c.level, c.status, sum(c.events) as events
+    select w.window_size, c.issue_id, c.environment, c.service, c.level, c.status, sum(c.events) as events,
+           sum(sum(c.events)) over (partition by w.window_size, c.issue_id) as issue_events
       from (select distinct window_size from rules
              where issue_id is not null or 'issue_id' = any(group_by)) w
       join counts c on c.bucket >= date_trunc('minute', $1) - w.window_size
@@ -99,12 +150,17 @@ select id, jsonb_strip_nulls(jsonb_build_object(
                sum(p.events) as events
           from rules r
           join per_issue p on p.window_size = r.window_size and (r.issue_id is null or p.issue_id = r.issue_id)
+                          and (r.active or r.comparator not in ('>', '>=')
+                               or p.issue_events >= coalesce(r.threshold, 0))
          where (r.issue_id is not null or 'issue_id' = any(r.group_by))
            and (r.service is null or p.service = r.service)
            and (r.environment is null or p.environment = r.environment)
            and (r.level is null or p.level >= r.level)
            and (p.status <> 'ignored' or p.issue_id = r.issue_id)
-         group by 1, 2, 3, 4, 5) as per_label_set"
+         group by 1, 2, 3, 4, 5, r.active, r.comparator, r.threshold
+        having r.active or ",
+    holds!("sum(p.events)"),
+    ") as per_label_set"
 );
 
 /// Rules with a `match` count the stored events whose tags or context hold
@@ -112,39 +168,43 @@ select id, jsonb_strip_nulls(jsonb_build_object(
 /// from the events received in the longest window (BRIN on `received_at`).
 /// Testing every rule's `match` against every event costs rules times
 /// events, so events are first paired with the rules by one key of the
-/// `match`, through a hash join on the events' own key-value pairs: match
-/// values are strings, numbers or booleans (rule.rs refuses others), which
-/// an event holds only as that very value under that key.
+/// `match`: each event's value under each such key (a handful of keys
+/// among all rules) meets the rules' values in a hash join. Match values
+/// are strings, numbers or booleans (rule.rs refuses others), which an
+/// event holds only as that very value under that key. Each event's values
+/// are taken once (`valued` is materialized: otherwise the planner pairs
+/// every event with every rule first and looks the key up for each pair).
+/// An event whose tags and context both hold the value pairs once, through
+/// its tags.
 const MATCHED_EVENTS: &str = concat!(
     rules!("and match <> '{}'"),
     ",
 windowed as materialized (
-    select e.id, e.issue_id, e.received_at, e.environment, e.level, e.tags, e.context, e.sample_rate
+    select e.issue_id, e.received_at, e.environment, e.level, e.tags, e.context, e.sample_rate
       from observe.events e
-     where e.received_at >= (select at from since) and e.received_at < $1),
-first_pair as (
-    select r.id, k.key, r.match -> k.key as value
-      from rules r
-      cross join lateral (select jsonb_object_keys(r.match) as key limit 1) as k),
-candidates as (
-    select f.id as rule_id, e.id, e.received_at
-      from windowed e
-      cross join lateral jsonb_each(case when jsonb_typeof(e.tags) = 'object' then e.tags end) as p
-      join first_pair f on f.key = p.key and f.value = p.value
-    union
-    select f.id, e.id, e.received_at
-      from windowed e
-      cross join lateral jsonb_each(case when jsonb_typeof(e.context) = 'object' then e.context end) as p
-      join first_pair f on f.key = p.key and f.value = p.value)
+     where e.received_at >= (select at from since) and e.received_at < $1),",
+    first_pairs!(),
+    ",
+valued as materialized (
+    select e.*, k.key, e.tags -> k.key as tag_value, e.context -> k.key as context_value
+      from windowed e cross join keys k),
+candidates as materialized (
+    select f.id as rule_id, e.*
+      from valued e
+      join first_pair f on f.key = e.key and f.value = e.tag_value
+    union all
+    select f.id, e.*
+      from valued e
+      join first_pair f on f.key = e.key and f.value = e.context_value
+     where e.tag_value is distinct from f.value)
 select r.id, jsonb_strip_nulls(jsonb_build_object(
            'service', case when 'service' = any(r.group_by) then g.service end,
            'environment', case when 'environment' = any(r.group_by) then e.environment end,
            'level', case when 'level' = any(r.group_by) then g.level::text end,
            'issue_id', case when 'issue_id' = any(r.group_by) then g.id::text end)) as labels,
        sum(1 / e.sample_rate)::float8
-  from candidates c
-  join rules r on r.id = c.rule_id
-  join windowed e on e.id = c.id and e.received_at = c.received_at
+  from candidates e
+  join rules r on r.id = e.rule_id
   join observe.issue_groups g on g.id = e.issue_id
  where e.received_at >= date_trunc('minute', $1) - r.window_size
    and (e.tags @> r.match or e.context @> r.match)
@@ -214,22 +274,32 @@ select r.id, jsonb_strip_nulls(jsonb_build_object(
 );
 
 /// Rules with a `match` count the log lines whose context holds it, read
-/// from the longest window's lines (BRIN on `logged_at`).
+/// from the longest window's lines (BRIN on `logged_at`), paired with the
+/// rules as events are (MATCHED_EVENTS).
 const MATCHED_LOG_EVENTS: &str = concat!(
     rules!("and match <> '{}'"),
     ",
 windowed as materialized (
     select l.logged_at, l.service, l.environment, l.level, l.context
       from observe.logs l
-     where l.logged_at >= (select at from since) and l.logged_at < $1)
+     where l.logged_at >= (select at from since) and l.logged_at < $1),",
+    first_pairs!(),
+    ",
+valued as materialized (
+    select l.*, k.key, l.context -> k.key as value from windowed l cross join keys k),
+candidates as materialized (
+    select f.id as rule_id, l.*
+      from valued l
+      join first_pair f on f.key = l.key and f.value = l.value)
 select r.id, jsonb_strip_nulls(jsonb_build_object(
            'service', case when 'service' = any(r.group_by) then l.service end,
            'environment', case when 'environment' = any(r.group_by) then l.environment end,
            'level', case when 'level' = any(r.group_by) then l.level::text end)) as labels,
        count(*)::float8
-  from rules r
-  join windowed l on l.logged_at >= date_trunc('minute', $1) - r.window_size
- where l.context @> r.match
+  from candidates l
+  join rules r on r.id = l.rule_id
+ where l.logged_at >= date_trunc('minute', $1) - r.window_size
+   and l.context @> r.match
    and (r.service is null or l.service = r.service)
    and (r.environment is null or l.environment = r.environment)
    and (r.level is null or l.level >= r.level)
@@ -314,19 +384,13 @@ select r.id, jsonb_strip_nulls(jsonb_build_object(
 /// still steps, as unobserved). A rule that splits nothing keeps its one
 /// label set: `evaluate` completes a missing one with a zero, which may hold.
 fn needed(statement: &str) -> String {
+    let holds = holds!("o.value");
     format!(
         "select o.rule_id, o.labels, o.value
            from ({statement}) as o (rule_id, labels, value)
            join observe.alert_rules r on r.id = o.rule_id
           where r.group_by = '{{}}'
-             or case r.comparator
-                  when '>' then o.value > coalesce(r.threshold, 0)
-                  when '>=' then o.value >= coalesce(r.threshold, 0)
-                  when '<' then o.value < coalesce(r.threshold, 0)
-                  when '<=' then o.value <= coalesce(r.threshold, 0)
-                  when '=' then o.value = coalesce(r.threshold, 0)
-                  when '!=' then o.value <> coalesce(r.threshold, 0)
-                end
+             or {holds}
              or exists (select from observe.alerts a
                          where a.rule_id = o.rule_id and a.state in ('pending', 'firing')
                            and a.labels @> o.labels)"

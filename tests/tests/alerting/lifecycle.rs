@@ -145,6 +145,66 @@ async fn group_by_splits_a_rule_into_an_alert_and_a_group_per_service() {
     assert_eq!(groups, 2);
 }
 
+/// A rule split by issue meets only the issues whose events could reach
+/// its threshold (metrics.rs): the bound must never hide a label set that
+/// holds, nor the firing alert that has to resolve, nor a `<` rule's quiet
+/// issues.
+#[tokio::test]
+async fn rules_split_by_issue_see_every_issue_that_decides_something() {
+    let db = TestDb::new().await;
+    let steady = issue(&db, "billing", "error").await;
+    let split = issue(&db, "billing", "error").await;
+    let quiet = issue(&db, "billing", "error").await;
+    let per_issue = rule(
+        &db,
+        "'per issue in production', metric => 'issue_events', comparator => '>', threshold => 5,
+         environment => 'production', group_by => array['issue_id']",
+    )
+    .await;
+    let rare = rule(
+        &db,
+        "'rare issues', metric => 'issue_events', comparator => '<', threshold => 2,
+         group_by => array['issue_id']",
+    )
+    .await;
+    count(&db, steady, 0, 6).await;
+    // Eight events in all, more than the threshold, but four in production.
+    count(&db, split, 0, 4).await;
+    db.client
+        .batch_execute(&format!(
+            "insert into observe.issue_counts (issue_id, resolution, bucket, environment, release, events, first_seen, last_seen)
+             values ({split}, 'minute', date_trunc('minute', {m}), 'staging', '', 4, {m}, {m})",
+            m = at(0)
+        ))
+        .await
+        .unwrap();
+    count(&db, quiet, 0, 1).await;
+
+    evaluate(&db.client, 1, 0).await;
+    let states = |alerts: Vec<(serde_json::Value, String, Option<f64>)>| -> Vec<(String, String, Option<f64>)> {
+        alerts
+            .into_iter()
+            .map(|(labels, state, value)| (labels["issue_id"].as_str().unwrap().to_owned(), state, value))
+            .collect()
+    };
+    assert_eq!(
+        states(alerts(&db, per_issue).await),
+        [(steady.to_string(), "firing".to_owned(), Some(6.0))]
+    );
+    assert_eq!(
+        states(alerts(&db, rare).await),
+        [(quiet.to_string(), "firing".to_owned(), Some(1.0))]
+    );
+
+    // Three events later on: the firing alert resolves with the value that
+    // resolved it, although its issue can no longer reach the threshold.
+    count(&db, steady, 4, 3).await;
+    evaluate(&db.client, 7, 0).await;
+    assert_eq!(
+        states(alerts(&db, per_issue).await),
+        [(steady.to_string(), "resolved".to_owned(), Some(3.0))]
+    );
+}
 #[tokio::test]
 async fn an_alert_that_resolves_before_group_wait_is_never_sent() {
     let db = TestDb::new().await;
