@@ -517,6 +517,57 @@ async fn an_error_while_storing_is_counted_once_and_never_captured_again() {
     marker(&db).await;
 }
 
+#[tokio::test]
+async fn an_error_that_cannot_be_stored_loses_none_of_the_errors_stored_with_it() {
+    let _serial = SERIAL.lock().await;
+    let db = preload_db().await;
+    db.client
+        .batch_execute(
+            "create function refuse_out_of_range() returns trigger language plpgsql as $$
+             begin
+                 if new.exception_type = 'numeric_value_out_of_range' then
+                     raise exception 'this issue is refused';
+                 end if;
+                 return new;
+             end $$;
+             create trigger refuse before insert on observe.issue_groups
+                 for each row execute function refuse_out_of_range();",
+        )
+        .await
+        .unwrap();
+    let before = stats(&db.client).await;
+    // Back to back, so that the worker takes them in one batch: the batch
+    // fails as a whole, and is stored again record by record.
+    assert_eq!(fails(&db.client, "select 1 / 0").await, "22012");
+    assert_eq!(fails(&db.client, "select 2147483647 + 1").await, "22003");
+    assert_eq!(fails(&db.client, "select 'x'::int").await, "22P02");
+    issue_of(&db, "invalid_text_representation").await;
+    let after = stats(&db.client).await;
+    assert_eq!(after.failed - before.failed, 1, "{after:?}");
+    assert_eq!(
+        count(
+            &db,
+            "select count(*) from observe.events
+              where exception_type in ('division_by_zero', 'invalid_text_representation')"
+        )
+        .await,
+        2
+    );
+    assert_eq!(
+        count(
+            &db,
+            "select count(*) from observe.events where exception_type = 'numeric_value_out_of_range'"
+        )
+        .await,
+        0
+    );
+    db.client
+        .batch_execute("drop trigger refuse on observe.issue_groups")
+        .await
+        .unwrap();
+    marker(&db).await;
+}
+
 /// Reloads the configuration and gives the processes a moment to read it.
 async fn reload(admin: &Client) {
     admin
@@ -584,6 +635,14 @@ async fn settings_change_what_is_captured() {
         .await
         .expect_err("a condition name is not a SQLSTATE");
     assert_eq!(sqlstate(&err), "22023", "{}", message(&err));
+    // Stored before the allow-lists below change: the worker applies them
+    // when it stores, which may be tens of milliseconds after the warning.
+    eventually_row(
+        &db,
+        "select 1 from observe.events where exception_type = 'warning'",
+        "the warning",
+    )
+    .await;
 
     // The allow-lists are the cluster's, applied by the storing worker.
     let admin = connect(&preload_cluster_url()).await;

@@ -16,7 +16,7 @@ pub use error::CaptureError;
 pub use issue_cache::installation;
 pub use issue_cache::register;
 pub use plans::{reopen_args, REOPEN};
-pub use store::{backend_slot, new_event_id};
+pub use store::{backend_slot, new_event_id, remembered, restore};
 pub use writer::{current as current_writer, of as writer_of, role_name, WriterRole};
 
 use std::collections::HashMap;

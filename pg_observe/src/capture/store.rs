@@ -53,6 +53,28 @@ fn seeded_rng() -> fastrand::Rng {
     }
 }
 
+/// What this backend remembers beside the database (flood control's
+/// counts, known releases), kept by a caller that may roll back what it
+/// stores and store it again (`restore`).
+pub struct Remembered {
+    minutes: HashMap<i64, MinuteCount>,
+    known_releases: HashMap<(String, String), ()>,
+}
+
+pub fn remembered() -> Remembered {
+    Remembered {
+        minutes: MINUTES.with(|minutes| minutes.borrow().clone()),
+        known_releases: KNOWN_RELEASES.with(|known| known.borrow().clone()),
+    }
+}
+
+/// Forgets what was learnt since `remembered`: the events it counted and
+/// the releases it registered were rolled back.
+pub fn restore(remembered: Remembered) {
+    MINUTES.with(|minutes| *minutes.borrow_mut() = remembered.minutes);
+    KNOWN_RELEASES.with(|known| *known.borrow_mut() = remembered.known_releases);
+}
+
 pub fn backend_slot() -> i16 {
     // SAFETY: MyBackendId is set once at backend start and only read here.
     let backend = unsafe { pg_sys::MyBackendId };

@@ -20,6 +20,11 @@ pub const WORKER_NAME: &str = "pg_observe capture worker";
 /// Databases served in one round; the others wait for the next.
 const DATABASES_PER_ROUND: usize = 64;
 const ROUND: Duration = Duration::from_secs(1);
+/// The least time between two rounds. Meanwhile the latch stays set, and a
+/// producer that finds it set wakes nobody: under a burst of errors the
+/// backends raising them send no signal each, and the launcher walks the
+/// ring once per gap rather than once per error.
+const ROUND_GAP: Duration = Duration::from_millis(20);
 
 /// Registers the launcher; from `_PG_init` while preloading.
 pub fn register() {
@@ -82,6 +87,7 @@ pub extern "C-unwind" fn pg_observe_capture_launcher(_arg: pg_sys::Datum) {
                 workers.insert(database, worker);
             }
         }
+        wait::sleep(ROUND_GAP);
         wait::for_latch(ROUND);
     }
 }

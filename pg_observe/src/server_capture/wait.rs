@@ -37,3 +37,19 @@ pub fn for_latch(timeout: Duration) {
     }
     pgrx::check_for_interrupts!();
 }
+
+/// Sleeps for `duration` whatever sets the latch, which stays set for the
+/// next `for_latch`: producers that find it set wake nobody; exits with the
+/// postmaster.
+pub fn sleep(duration: Duration) {
+    // SAFETY: the process's own latch, only waited on.
+    unsafe {
+        pg_sys::WaitLatch(
+            pg_sys::MyLatch,
+            (pg_sys::WL_TIMEOUT | pg_sys::WL_EXIT_ON_PM_DEATH) as i32,
+            duration.as_millis() as _,
+            pg_sys::PG_WAIT_EXTENSION,
+        );
+    }
+    pgrx::check_for_interrupts!();
+}
