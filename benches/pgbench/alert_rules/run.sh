@@ -13,8 +13,8 @@
 # log_error_distinct (1,000 fingerprints), after a warm-up in each database
 # that creates the issues (firing the new-issue rules). Commits are
 # asynchronous (synchronous_commit off) so the figures show CPU, not the
-# disk's flush latency. Rounds interleave the two databases; the median
-# round is reported.
+# disk's flush latency. Rounds interleave the two databases, each first in
+# turn (benches/lib.sh, in_turn); the median round is reported.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 HERE=$ROOT/benches/pgbench/alert_rules
@@ -59,11 +59,14 @@ evaluator=$!
 printf '%s enabled rules; evaluator every 10 s in the database with rules.\n\n' "$rules"
 printf '| clients | rules | tps (median of %s) | ratio to no rules |\n|---:|---:|---:|---:|\n' "$ROUNDS"
 for clients in 1 8; do
-  none_runs= rules_runs=
-  for _ in $(seq "$ROUNDS"); do
-    none_runs+="$(tps "$clients" observe_rules_none) "
-    rules_runs+="$(tps "$clients" observe_rules_50) "
+  declare -A runs=()
+  for round in $(seq "$ROUNDS"); do
+    for db in $(in_turn "$round" observe_rules_none observe_rules_50); do
+      runs[$db]+="$(tps "$clients" "$db") "
+    done
   done
+  none_runs=${runs[observe_rules_none]} rules_runs=${runs[observe_rules_50]}
+  unset runs
   none=$(tr ' ' '\n' <<<"$none_runs" | grep . | median)
   with=$(tr ' ' '\n' <<<"$rules_runs" | grep . | median)
   printf '| %s | 0 | %.0f | 1.00 |\n' "$clients" "$none"

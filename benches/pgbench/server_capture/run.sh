@@ -2,7 +2,8 @@
 # Server-side capture under load, on a cluster that preloads pg_observe:
 # pgbench runs a transfer in which 5 % of transactions fail (setup.sql),
 # with capture on against capture off (observe.capture_server_errors) in the
-# same run, at 1 and 8 clients; then the time from a failing statement to
+# same run, at 1 and 8 clients, each first in turn (benches/lib.sh,
+# in_turn); then the time from a failing statement to
 # its event row (and issue) being visible, polled every 10 ms by a second
 # session while pgbench fails 25 transactions a second.
 #
@@ -42,8 +43,8 @@ printf '| clients | capture | tps (median of %s) | ratio to off |\n' "$ROUNDS"
 printf '|---:|---|---:|---:|\n'
 for clients in 1 8; do
   declare -A runs=()
-  for _ in $(seq "$ROUNDS"); do
-    for mode in off on; do
+  for round in $(seq "$ROUNDS"); do
+    for mode in $(in_turn "$round" off on); do
       capture "$mode"
       runs[$mode]+="$(tps "$clients") "
     done
