@@ -258,13 +258,14 @@ fn capture(
     }
     let event_id = event_id.map(|id| Uuid::from_bytes(*id.as_bytes()));
     if let Some(event_id) = event_id {
-        let seen = Spi::connect(|client| -> SpiResult<Option<Uuid>> {
-            let mut rows = client.select(
-                &plans(client)?.seen_event_id,
-                Some(1),
-                &[project.id.into(), event_id.into()],
-            )?;
+        // Read-write, so that it takes a new snapshot: a read-only query
+        // sees what the statement's snapshot saw, which misses the same
+        // event_id stored by an earlier envelope of the same batch.
+        let seen = Spi::connect_mut(|client| -> SpiResult<Option<Uuid>> {
+            let seen = &plans(client)?.seen_event_id;
+            let rows = client.update(seen, Some(1), &[project.id.into(), event_id.into()])?;
             Ok(rows
+                .into_iter()
                 .next()
                 .map(|row| row.get::<Uuid>(1))
                 .transpose()?
@@ -384,7 +385,7 @@ fn plans(client: &SpiClient<'_>) -> SpiResult<&'static Plans> {
                 )?
                 .keep(),
             seen_event_id: client
-                .prepare(
+                .prepare_mut(
                     "select id from observe.sentry_event_ids where project_id = $1 and event_id = $2",
                     &oids(&[PgBuiltInOids::INT8OID, PgBuiltInOids::UUIDOID]),
                 )?

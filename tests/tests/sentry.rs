@@ -302,7 +302,8 @@ async fn envelopes_stored_together_are_answered_each_and_a_bad_one_fails_alone()
             "accepted",
             "accepted",
             "failed"
-        ]
+        ],
+        "{answers:?}"
     );
     assert_eq!(answers[1]["sqlstate"], "22023");
     assert!(
