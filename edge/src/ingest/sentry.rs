@@ -216,16 +216,50 @@ struct EventId {
     event_id: Option<String>,
 }
 
-/// An item's payload as JSON text: valid JSON, and without a `\u0000`
-/// escape, which PostgreSQL's text cannot hold (jsonb refuses it too), so
-/// that one envelope cannot break the statement it shares with others.
+/// How deep an event may nest: the database reads it three levels down in
+/// the batch (array, envelope, events) with serde's limit of 128.
+const MAX_EVENT_DEPTH: usize = 124;
+
+/// An item's payload as JSON text: valid JSON, no deeper than
+/// `MAX_EVENT_DEPTH`, and without a `\u0000` escape, which PostgreSQL's
+/// text cannot hold (jsonb refuses it too), so that one envelope cannot
+/// break the statement it shares with others.
 fn json_text(payload: &[u8]) -> Result<&str, String> {
     let text = std::str::from_utf8(payload).map_err(|e| e.to_string())?;
     serde_json::from_str::<IgnoredAny>(text).map_err(|e| e.to_string())?;
+    if depth(text) > MAX_EVENT_DEPTH {
+        return Err(format!("it nests deeper than {MAX_EVENT_DEPTH} levels"));
+    }
     if has_nul_escape(text) {
         return Err("it contains \\u0000, which PostgreSQL cannot store".to_owned());
     }
     Ok(text.trim())
+}
+
+/// The deepest nesting of arrays and objects in valid JSON `text`.
+fn depth(text: &str) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0, false, false);
+    for &b in text.as_bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth -= 1,
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// Whether `text` has a `\u0000` escape (an odd run of backslashes before
@@ -637,6 +671,10 @@ mod tests {
             "an escaped backslash before u0000 is text"
         );
         assert!(json_text(b"{\"m\": 1").is_err());
+        let nested = |levels: usize| format!("{}{}", "[".repeat(levels), "]".repeat(levels));
+        assert!(json_text(nested(MAX_EVENT_DEPTH).as_bytes()).is_ok());
+        assert!(json_text(nested(MAX_EVENT_DEPTH + 1).as_bytes()).is_err());
+        assert_eq!(depth(r#"{"a": "[[{", "b": [{"c": "\\"}]}"#), 3);
     }
 
     #[test]
