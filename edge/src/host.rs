@@ -103,6 +103,12 @@ fn drive(
                 outcome = Some(sql(query, &params));
                 run.sql.push((query.to_owned(), params));
             }
+            // A batch of one: this host serves one request at a time.
+            Command::SqlBatched { query, member, .. } => {
+                let params = vec![Value::String(format!("[{member}]"))];
+                outcome = Some(sql(query, &params));
+                run.sql.push((query.to_owned(), params));
+            }
             Command::Sleep { ms } => {
                 now += ms as i64;
                 outcome = Some(Outcome::Slept);

@@ -67,6 +67,17 @@ pub enum Command {
         query: &'static str,
         params: Vec<Value>,
     },
+    /// Run `query` as `role` together with the same statement of the other
+    /// requests that reach the host while one is in flight, at most `max` at
+    /// once: `$1` is the JSON array of their `member`s (each a JSON text),
+    /// and the statement returns one row per member, in order. Answer with
+    /// this member's row alone; a statement that fails fails every member.
+    SqlBatched {
+        role: &'static str,
+        query: &'static str,
+        max: usize,
+        member: String,
+    },
     /// Send these requests at once, each with its own timeout; answer with
     /// every result, in order (`Outcome::Probed`).
     Probe {

@@ -3470,7 +3470,7 @@ comment on view observe.csp_violations is
 -- official Sentry SDK and points the DSN at the ingest function:
 -- https://<public_key>@<host>/functions/v1/ingest/<project_id>. A project
 -- maps onto a service; its events are captured by observe.log_sentry_event
--- and observe.ingest_sentry_envelope (src/sentry.rs).
+-- and observe.ingest_sentry_envelopes (src/sentry.rs).
 
 create table observe.projects (
     id bigint generated always as identity primary key,
@@ -3677,12 +3677,11 @@ volatile security definer parallel unsafe
 set search_path to pg_catalog, pg_temp
 language c as 'MODULE_PATHNAME', 'log_sentry_event_wrapper';
 
-create function observe.ingest_sentry_envelope(project_id bigint, public_key text,
-                                               events jsonb default '[]', items jsonb default '{}')
-returns jsonb
+create function observe.ingest_sentry_envelopes(envelopes text)
+returns table (envelope integer, result jsonb)
 strict volatile security definer parallel unsafe
 set search_path to pg_catalog, pg_temp
-language c as 'MODULE_PATHNAME', 'ingest_sentry_envelope_wrapper';
+language c as 'MODULE_PATHNAME', 'ingest_sentry_envelopes_wrapper';
 
 -- Deploy safety: the verdict, DORA's levels, budget checks and the
 -- Lighthouse import are Rust (pg_observe/src/deploy_safety.rs); the rest is
@@ -4579,7 +4578,7 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
     -- projects and keys, which nobody can read back; writers, and so the
     -- ingest function's observe_ingest, capture SDK events.
     ('function', 'observe.log_sentry_event(bigint, jsonb)', 'observe_writer', 'EXECUTE'),
-    ('function', 'observe.ingest_sentry_envelope(bigint, text, jsonb, jsonb)', 'observe_writer', 'EXECUTE'),
+    ('function', 'observe.ingest_sentry_envelopes(text)', 'observe_writer', 'EXECUTE'),
     ('function', 'observe.create_project(text, text, text)', 'observe_admin', 'EXECUTE'),
     ('function', 'observe.rotate_project_key(bigint)', 'observe_admin', 'EXECUTE'),
     ('function', 'observe.disable_project(bigint)', 'observe_admin', 'EXECUTE'),

@@ -139,7 +139,7 @@ insert into observe.role_privileges (object_type, object_name, role_name, privil
     -- projects and keys, which nobody can read back; writers, and so the
     -- ingest function's observe_ingest, capture SDK events.
     ('function', 'observe.log_sentry_event(bigint, jsonb)', 'observe_writer', 'EXECUTE'),
-    ('function', 'observe.ingest_sentry_envelope(bigint, text, jsonb, jsonb)', 'observe_writer', 'EXECUTE'),
+    ('function', 'observe.ingest_sentry_envelopes(text)', 'observe_writer', 'EXECUTE'),
     ('function', 'observe.create_project(text, text, text)', 'observe_admin', 'EXECUTE'),
     ('function', 'observe.rotate_project_key(bigint)', 'observe_admin', 'EXECUTE'),
     ('function', 'observe.disable_project(bigint)', 'observe_admin', 'EXECUTE'),

@@ -2,7 +2,7 @@
 -- official Sentry SDK and points the DSN at the ingest function:
 -- https://<public_key>@<host>/functions/v1/ingest/<project_id>. A project
 -- maps onto a service; its events are captured by observe.log_sentry_event
--- and observe.ingest_sentry_envelope (src/sentry.rs).
+-- and observe.ingest_sentry_envelopes (src/sentry.rs).
 
 create table observe.projects (
     id bigint generated always as identity primary key,

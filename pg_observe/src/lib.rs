@@ -23,6 +23,7 @@ mod requests;
 mod sentry;
 mod server_capture;
 mod settings;
+mod subtransaction;
 #[cfg(any(test, feature = "pg_test"))]
 mod tests;
 mod version;

@@ -1,9 +1,9 @@
 //! The Sentry SDK protocol's database side (README, "Sentry SDKs"): an SDK's
 //! event, mapped by `pg_observe_core::sentry`, captured in its project's
 //! service. `observe.log_sentry_event` is the SQL API; the ingest edge
-//! function calls `observe.ingest_sentry_envelope`, which also checks the
-//! project key and answers what the SDK must hear (stored, unknown key,
-//! disabled project, or over budget: back off).
+//! function calls `observe.ingest_sentry_envelopes`, which also checks the
+//! project keys and answers, for each envelope, what its SDK must hear
+//! (stored, unknown key, disabled project, or over budget: back off).
 //!
 //! An event's `event_id` is remembered for a day
 //! (`observe.sentry_event_ids`), so the same event sent twice is stored once.
@@ -13,6 +13,7 @@
 //! `observe.ingest_budgets`, `'default'` until `observe.set_project_budget`.
 
 use std::cell::{Cell, OnceCell};
+use std::collections::BTreeMap;
 
 use chrono::{Timelike, Utc};
 use pg_observe_core::budget::DropReason;
@@ -29,6 +30,7 @@ use sha2::{Digest, Sha256};
 use crate::capture::{backend_slot, current_writer, try_capture_as, CaptureError, WriterRole};
 use crate::errors::{invalid, raise_capture_error, raise_event_error, raise_internal};
 use crate::jsonb::RawJsonb;
+use crate::subtransaction::{in_subtransaction, Raised};
 
 /// How much of one event is read; the ingest function sends at most 1 MiB,
 /// and the pipeline keeps far less (64 KiB of context).
@@ -39,6 +41,7 @@ const MAX_EVENT_DEPTH: usize = 32;
 const REMEMBER_EVENT_IDS: &str = "1 day";
 
 /// A project as capture needs it.
+#[derive(Clone)]
 struct Project {
     id: i64,
     service: String,
@@ -82,38 +85,130 @@ fn log_sentry_event(project_id: Option<i64>, event: Option<RawJsonb>) -> Uuid {
     }
 }
 
-/// The ingest function's way in: checks `public_key` against the project's
-/// keys, captures `events` (a JSON array of SDK events), counts the
-/// envelope's `items` (`{"type": count}`), and answers
+/// Envelopes per call, each in a subtransaction of its own: fewer than the
+/// 64 subtransaction ids a backend caches, past which every snapshot in the
+/// cluster would have to consult pg_subtrans (as the capture worker's batches).
+const MAX_ENVELOPES: usize = 50;
+
+/// One envelope as the ingest function passes it.
+struct Envelope {
+    project_id: i64,
+    public_key: String,
+    events: Vec<Value>,
+    items: Value,
+}
+
+impl Envelope {
+    fn read(value: Value) -> Option<Envelope> {
+        let Value::Object(mut fields) = value else {
+            return None;
+        };
+        let events = match fields.remove("events") {
+            Some(Value::Array(events)) => events,
+            None => Vec::new(),
+            Some(_) => return None,
+        };
+        Some(Envelope {
+            project_id: fields.get("project_id")?.as_i64()?,
+            public_key: fields.get("public_key")?.as_str()?.to_owned(),
+            events,
+            items: fields.remove("items").unwrap_or_else(|| json!({})),
+        })
+    }
+}
+
+/// The ingest function's way in, for every envelope that reached it while
+/// its previous call was running (ARCHITECTURE.md, "The Sentry SDK
+/// protocol"): `envelopes` is a JSON array of `{project_id, public_key,
+/// events: [...], items: {"type": count}}`. Each envelope's key is checked
+/// against its project's keys, its events are captured and its items
+/// counted, in a subtransaction of its own, so one envelope's failure loses
+/// only that envelope. One row per envelope, in order:
 /// `{"status": "accepted", "ids": [...]}`, `{"status": "unknown_key"}`,
-/// `{"status": "disabled"}` or
-/// `{"status": "rate_limited", "reason": ..., "retry_after": seconds}`.
+/// `{"status": "disabled"}`,
+/// `{"status": "rate_limited", "reason": ..., "retry_after": seconds}`, or
+/// `{"status": "failed", "sqlstate": ..., "message": ...}` for the error
+/// that rolled it back. Text, not jsonb: serde reads it once, where a jsonb
+/// argument would be parsed, printed and parsed again.
 #[pg_extern(schema = "observe", volatile, parallel_unsafe, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
-fn ingest_sentry_envelope(
-    project_id: i64,
-    public_key: &str,
-    events: default!(JsonB, "'[]'"),
-    items: default!(JsonB, "'{}'"),
-) -> JsonB {
-    let project = Spi::connect(|client| project_by_key(client, public_key))
-        .unwrap_or_else(|e| raise_internal("checking the project key", e));
-    let project = match project {
-        Some(project) if project.id == project_id => project,
-        _ => return JsonB(json!({"status": "unknown_key"})),
+fn ingest_sentry_envelopes(
+    envelopes: &str,
+) -> TableIterator<'static, (name!(envelope, i32), name!(result, JsonB))> {
+    let shape = "envelopes must be a JSON array of {project_id, public_key, events, items}";
+    let envelopes: Vec<Envelope> = match serde_json::from_str(envelopes) {
+        Ok(Value::Array(envelopes)) => envelopes
+            .into_iter()
+            .map(|envelope| Envelope::read(envelope).unwrap_or_else(|| invalid(shape)))
+            .collect(),
+        Ok(_) => invalid(shape),
+        Err(e) => invalid(format!("{shape}: {e}")),
+    };
+    if envelopes.len() > MAX_ENVELOPES {
+        invalid(format!(
+            "at most {MAX_ENVELOPES} envelopes per call, got {}",
+            envelopes.len()
+        ));
+    }
+    let mut projects = Projects::default();
+    let mut counted: Vec<ItemCounts> = Vec::new();
+    let mut results = Vec::with_capacity(envelopes.len());
+    for (index, envelope) in envelopes.into_iter().enumerate() {
+        let outcome = in_subtransaction(|| Ok::<_, Raised>(ingest(&mut projects, envelope)));
+        let result = match outcome {
+            Ok((result, items)) => {
+                counted.extend(items);
+                result
+            }
+            Err(raised) => json!({
+                "status": "failed",
+                "sqlstate": raised.sqlstate,
+                "message": raised.message,
+            }),
+        };
+        results.push((index as i32 + 1, JsonB(result)));
+    }
+    Spi::connect_mut(|client| count_items(client, &counted))
+        .unwrap_or_else(|e| raise_internal("counting envelope items", e));
+    TableIterator::new(results)
+}
+
+/// An accepted envelope's project and its items by type.
+type ItemCounts = (i64, Vec<(String, i64)>);
+
+/// The projects of the keys a call has checked, so that a batch of one
+/// key's envelopes looks it up once.
+#[derive(Default)]
+struct Projects(Vec<(String, Option<Project>)>);
+
+impl Projects {
+    fn by_key(&mut self, public_key: &str) -> Option<Project> {
+        if let Some((_, project)) = self.0.iter().find(|(key, _)| key == public_key) {
+            return project.clone();
+        }
+        let project = Spi::connect(|client| project_by_key(client, public_key))
+            .unwrap_or_else(|e| raise_internal("checking the project key", e));
+        self.0.push((public_key.to_owned(), project.clone()));
+        project
+    }
+}
+
+/// One envelope: its answer, and its item counts when it was accepted (they
+/// are counted together, after the batch). Raises what would fail it.
+fn ingest(projects: &mut Projects, envelope: Envelope) -> (Value, Option<ItemCounts>) {
+    let project = match projects.by_key(&envelope.public_key) {
+        Some(project) if project.id == envelope.project_id => project,
+        _ => return (json!({"status": "unknown_key"}), None),
     };
     if project.disabled {
-        return JsonB(json!({"status": "disabled"}));
+        return (json!({"status": "disabled"}), None);
     }
-    let Value::Array(events) = events.0 else {
-        invalid("events must be a JSON array of Sentry events");
-    };
-    let items = item_counts(&items.0);
+    let items = item_counts(&envelope.items);
     let mut writer = current_writer();
     writer.trust = Writer::Untrusted;
     writer.budget_scope = budget_scope(project.id);
-    let mut ids = Vec::with_capacity(events.len());
-    for (index, event) in events.iter().enumerate() {
+    let mut ids = Vec::with_capacity(envelope.events.len());
+    for (index, event) in envelope.events.iter().enumerate() {
         let sdk = event_from_sentry(event).unwrap_or_else(|e| {
             raise_event_error(EventError::InBatch {
                 index,
@@ -124,18 +219,20 @@ fn ingest_sentry_envelope(
             Ok(Delivered::Stored(id) | Delivered::Duplicate(id)) => ids.push(id.to_string()),
             Ok(Delivered::Dropped(_, reason)) => {
                 let retry_after = 60 - i64::from(Utc::now().second());
-                return JsonB(json!({
+                let answer = json!({
                     "status": "rate_limited",
                     "reason": reason.as_str(),
                     "retry_after": retry_after,
-                }));
+                });
+                return (answer, None);
             }
             Err(e) => raise_capture_error(e),
         }
     }
-    Spi::connect_mut(|client| count_items(client, project.id, &items))
-        .unwrap_or_else(|e| raise_internal("counting envelope items", e));
-    JsonB(json!({"status": "accepted", "ids": ids}))
+    (
+        json!({"status": "accepted", "ids": ids}),
+        Some((project.id, items)),
+    )
 }
 
 enum Delivered {
@@ -161,13 +258,14 @@ fn capture(
     }
     let event_id = event_id.map(|id| Uuid::from_bytes(*id.as_bytes()));
     if let Some(event_id) = event_id {
-        let seen = Spi::connect(|client| -> SpiResult<Option<Uuid>> {
-            let mut rows = client.select(
-                &plans(client)?.seen_event_id,
-                Some(1),
-                &[project.id.into(), event_id.into()],
-            )?;
+        // Read-write, so that it takes a new snapshot: a read-only query
+        // sees what the statement's snapshot saw, which misses the same
+        // event_id stored by an earlier envelope of the same batch.
+        let seen = Spi::connect_mut(|client| -> SpiResult<Option<Uuid>> {
+            let seen = &plans(client)?.seen_event_id;
+            let rows = client.update(seen, Some(1), &[project.id.into(), event_id.into()])?;
             Ok(rows
+                .into_iter()
                 .next()
                 .map(|row| row.get::<Uuid>(1))
                 .transpose()?
@@ -287,7 +385,7 @@ fn plans(client: &SpiClient<'_>) -> SpiResult<&'static Plans> {
                 )?
                 .keep(),
             seen_event_id: client
-                .prepare(
+                .prepare_mut(
                     "select id from observe.sentry_event_ids where project_id = $1 and event_id = $2",
                     &oids(&[PgBuiltInOids::INT8OID, PgBuiltInOids::UUIDOID]),
                 )?
@@ -367,24 +465,28 @@ fn item_counts(items: &Value) -> Vec<(String, i64)> {
         .collect()
 }
 
-fn count_items(
-    client: &mut SpiClient<'_>,
-    project_id: i64,
-    items: &[(String, i64)],
-) -> SpiResult<()> {
-    if items.is_empty() {
-        return Ok(());
+/// Counts the accepted envelopes' items, one row per project, type and
+/// minute for the whole batch.
+fn count_items(client: &mut SpiClient<'_>, items: &[ItemCounts]) -> SpiResult<()> {
+    let mut totals: BTreeMap<i64, Map<String, Value>> = BTreeMap::new();
+    for (project_id, counts) in items {
+        let totals = totals.entry(*project_id).or_default();
+        for (kind, count) in counts {
+            let total = totals.get(kind).and_then(Value::as_i64).unwrap_or(0) + count;
+            totals.insert(kind.clone(), Value::from(total));
+        }
     }
-    let counts: Map<String, Value> = items
-        .iter()
-        .map(|(kind, count)| (kind.clone(), Value::from(*count)))
-        .collect();
-    let args = [
-        project_id.into(),
-        backend_slot().into(),
-        JsonB(Value::Object(counts)).into(),
-    ];
     let count = &plans(client)?.count_items;
-    client.update(count, None, &args)?;
+    for (project_id, counts) in totals {
+        if counts.is_empty() {
+            continue;
+        }
+        let args = [
+            project_id.into(),
+            backend_slot().into(),
+            JsonB(Value::Object(counts)).into(),
+        ];
+        client.update(count, None, &args)?;
+    }
     Ok(())
 }

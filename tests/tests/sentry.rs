@@ -1,7 +1,8 @@
 //! Sentry SDK projects in SQL: keys that nobody can read back, the same
 //! event_id stored once, budgets per project key answered as "rate_limited",
-//! refusals with their SQLSTATE, and an SDK event joining the issue of the
-//! same error logged with its printed stack.
+//! refusals with their SQLSTATE, an SDK event joining the issue of the
+//! same error logged with its printed stack, and envelopes stored together
+//! with an answer each.
 
 use pg_observe_tests::{message, sqlstate, TestDb};
 use serde_json::{json, Value};
@@ -18,15 +19,28 @@ async fn project(db: &TestDb, name: &str) -> (i64, String) {
     (row.get(0), row.get(1))
 }
 
-async fn envelope(db: &TestDb, project_id: i64, key: &str, events: Value) -> Value {
+/// What `observe.ingest_sentry_envelopes` answers for each envelope, in order.
+async fn envelopes(db: &TestDb, envelopes: Value) -> Vec<Value> {
     db.client
-        .query_one(
-            "select observe.ingest_sentry_envelope($1, $2, $3::text::jsonb, '{\"event\": 1}')",
-            &[&project_id, &key, &events.to_string()],
+        .query(
+            "select result from observe.ingest_sentry_envelopes($1) order by envelope",
+            &[&envelopes.to_string()],
         )
         .await
-        .unwrap_or_else(|e| panic!("ingest_sentry_envelope: {}", message(&e)))
-        .get::<_, Value>(0)
+        .unwrap_or_else(|e| panic!("ingest_sentry_envelopes: {}", message(&e)))
+        .iter()
+        .map(|row| row.get::<_, Value>(0))
+        .collect()
+}
+
+async fn envelope(db: &TestDb, project_id: i64, key: &str, events: Value) -> Value {
+    let answers = envelopes(
+        db,
+        json!([{"project_id": project_id, "public_key": key, "events": events, "items": {"event": 1}}]),
+    )
+    .await;
+    assert_eq!(answers.len(), 1);
+    answers[0].clone()
 }
 
 async fn issue_of(db: &TestDb, event: uuid::Uuid) -> i64 {
@@ -252,4 +266,82 @@ async fn a_project_key_spends_its_own_budget_and_hears_when_it_is_spent() {
         .unwrap()
         .get(0);
     assert_eq!(drops, 1);
+}
+
+#[tokio::test]
+async fn envelopes_stored_together_are_answered_each_and_a_bad_one_fails_alone() {
+    let db = TestDb::new().await;
+    let (id, key) = project(&db, "api").await;
+    let one = |events: Value| json!({"project_id": id, "public_key": key, "events": events, "items": {"event": 1}});
+    let answers = envelopes(
+        &db,
+        json!([
+            one(json!([node_error("aaaaaaaaaaaa4aaa8aaaaaaaaaaaaaaa")])),
+            one(json!([{"message": "bad", "level": "loud"}])),
+            {"project_id": id, "public_key": "0".repeat(32), "events": [{"message": "x"}]},
+            one(json!([{"message": "fine"}])),
+            one(json!([node_error("aaaaaaaaaaaa4aaa8aaaaaaaaaaaaaaa")])),
+            one(json!([{"message": "bad items"}])).as_object().map(|o| {
+                let mut o = o.clone();
+                o.insert("items".into(), json!({"Event": 1}));
+                Value::Object(o)
+            }).unwrap(),
+        ]),
+    )
+    .await;
+    let statuses: Vec<&str> = answers
+        .iter()
+        .map(|a| a["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "accepted",
+            "failed",
+            "unknown_key",
+            "accepted",
+            "accepted",
+            "failed"
+        ],
+        "{answers:?}"
+    );
+    assert_eq!(answers[1]["sqlstate"], "22023");
+    assert!(
+        answers[1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("invalid level"),
+        "{}",
+        answers[1]
+    );
+    assert_eq!(answers[5]["sqlstate"], "22023");
+    assert_eq!(
+        answers[0]["ids"], answers[4]["ids"],
+        "the same event_id twice in one batch is stored once"
+    );
+    let stored: Vec<String> = db
+        .client
+        .query("select message from observe.events order by id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    assert!(stored.iter().any(|m| m == "fine"), "{stored:?}");
+    assert!(!stored.iter().any(|m| m.contains("bad")), "{stored:?}");
+    let items: i64 = db
+        .scalar("select sum(items)::bigint from observe.sentry_items where item_type = 'event'")
+        .await;
+    assert_eq!(items, 3, "the accepted envelopes' items only");
+
+    let too_many = db
+        .client
+        .query(
+            "select * from observe.ingest_sentry_envelopes($1)",
+            &[&Value::Array(vec![one(json!([])); 51]).to_string()],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&too_many), "22023");
 }

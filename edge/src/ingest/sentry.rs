@@ -6,7 +6,7 @@
 //! The body is decompressed (`Content-Encoding` gzip, deflate or br), framed
 //! (`pg_observe_core::sentry::parse_envelope`) and authenticated (the key from
 //! `X-Sentry-Auth`, the `sentry_key` query parameter or the envelope's DSN);
-//! event items go to `observe.ingest_sentry_envelope` as `observe_ingest`,
+//! event items go to `observe.ingest_sentry_envelopes` as `observe_ingest`,
 //! which checks the key, captures and counts, and every other item type
 //! (sessions, client reports, transactions, attachments, anything newer) is
 //! counted and skipped. The answers are the ones SDKs act on: 200
@@ -24,6 +24,8 @@ use std::io::Read;
 
 use flate2::read::{DeflateDecoder, GzDecoder, ZlibDecoder};
 use pg_observe_core::sentry::{parse_envelope, public_key};
+use serde::de::IgnoredAny;
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::Cors;
@@ -35,7 +37,11 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// more than the pipeline keeps of it.
 pub const MAX_DECODED_BYTES: usize = 1024 * 1024;
 const ROLE: &str = "observe_ingest";
-const INGEST: &str = "select observe.ingest_sentry_envelope($1::bigint, $2::text, $3::text::jsonb, $4::text::jsonb) as result";
+const INGEST: &str =
+    "select result from observe.ingest_sentry_envelopes($1::text) order by envelope";
+/// Envelopes stored by one statement: `observe.ingest_sentry_envelopes`
+/// takes at most 50.
+const BATCH: usize = 50;
 /// What the answers let a browser's SDK read, across origins.
 const EXPOSED: &str = "x-sentry-rate-limits, retry-after, x-sentry-error";
 
@@ -163,12 +169,14 @@ impl Sentry {
             )
         })?;
 
-        let mut events = Vec::new();
+        // Events go to the database as the SDK wrote them, checked to be
+        // JSON but not parsed into a tree and printed back.
+        let mut events: Vec<&str> = Vec::new();
         let mut counts: BTreeMap<String, u64> = BTreeMap::new();
         for (index, (kind, payload)) in items.iter().enumerate() {
             *counts.entry(item_type(kind)).or_default() += 1;
             if kind == "event" {
-                let event: Value = serde_json::from_slice(payload).map_err(|e| {
+                let event = json_text(payload).map_err(|e| {
                     self.error(
                         400,
                         "invalid_envelope",
@@ -178,27 +186,94 @@ impl Sentry {
                 events.push(event);
             }
         }
-        self.event_id = header
-            .get("event_id")
-            .and_then(Value::as_str)
-            .or_else(|| {
-                events
-                    .first()
-                    .and_then(|e| e.get("event_id"))
-                    .and_then(Value::as_str)
-            })
-            .map(|id| id.replace('-', ""));
-        Ok(Command::SqlAs {
+        self.event_id = match header.get("event_id").and_then(Value::as_str) {
+            Some(id) => Some(id.to_owned()),
+            None => events.first().and_then(|event| {
+                serde_json::from_str::<EventId>(event)
+                    .ok()
+                    .and_then(|e| e.event_id)
+            }),
+        }
+        .map(|id| id.replace('-', ""));
+        let member = format!(
+            r#"{{"project_id":{project_id},"public_key":{},"events":[{}],"items":{}}}"#,
+            Value::from(key),
+            events.join(","),
+            json!(counts),
+        );
+        Ok(Command::SqlBatched {
             role: ROLE,
             query: INGEST,
-            params: vec![
-                json!(project_id.to_string()),
-                json!(key),
-                json!(Value::Array(events).to_string()),
-                json!(json!(counts).to_string()),
-            ],
+            max: BATCH,
+            member,
         })
     }
+}
+
+/// The one field read from an event here.
+#[derive(Deserialize)]
+struct EventId {
+    event_id: Option<String>,
+}
+
+/// How deep an event may nest: the database reads it three levels down in
+/// the batch (array, envelope, events) with serde's limit of 128.
+const MAX_EVENT_DEPTH: usize = 124;
+
+/// An item's payload as JSON text: valid JSON, no deeper than
+/// `MAX_EVENT_DEPTH`, and without a `\u0000` escape, which PostgreSQL's
+/// text cannot hold (jsonb refuses it too), so that one envelope cannot
+/// break the statement it shares with others.
+fn json_text(payload: &[u8]) -> Result<&str, String> {
+    let text = std::str::from_utf8(payload).map_err(|e| e.to_string())?;
+    serde_json::from_str::<IgnoredAny>(text).map_err(|e| e.to_string())?;
+    if depth(text) > MAX_EVENT_DEPTH {
+        return Err(format!("it nests deeper than {MAX_EVENT_DEPTH} levels"));
+    }
+    if has_nul_escape(text) {
+        return Err("it contains \\u0000, which PostgreSQL cannot store".to_owned());
+    }
+    Ok(text.trim())
+}
+
+/// The deepest nesting of arrays and objects in valid JSON `text`.
+fn depth(text: &str) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0, false, false);
+    for &b in text.as_bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth -= 1,
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// Whether `text` has a `\u0000` escape (an odd run of backslashes before
+/// `u0000`; an even run is escaped backslashes followed by plain text).
+fn has_nul_escape(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    text.match_indices("u0000").any(|(at, _)| {
+        let backslashes = bytes[..at]
+            .iter()
+            .rev()
+            .take_while(|&&b| b == b'\\')
+            .count();
+        backslashes % 2 == 1
+    })
 }
 
 /// An item type as counted: SDKs send lowercase words; anything else is
@@ -265,35 +340,41 @@ impl Function for Sentry {
                     .and_then(|row| row.get("result"))
                     .cloned()
                     .unwrap_or(Value::Null);
+                if result.get("status").and_then(Value::as_str) == Some("failed") {
+                    let code = result.get("sqlstate").and_then(Value::as_str);
+                    let message = result.get("message").and_then(Value::as_str).unwrap_or("");
+                    return self.failed(code, message);
+                }
                 self.answer(&result)
             }
-            // A concurrent request delivered the same event_id first: once
-            // more, and the database answers with the first one's id.
-            Some(Outcome::SqlError { code, .. })
-                if code.as_deref() == Some("40001") && !self.retried =>
-            {
-                self.retried = true;
-                self.statement.clone().expect("the statement was sent")
-            }
-            Some(Outcome::SqlError { code, message }) => match code.as_deref() {
-                Some(c) if c.starts_with("22") || c.starts_with("23") || c == "54000" => {
-                    self.error(400, "invalid_event", message)
-                }
-                _ => Command::Respond {
-                    status: 503,
-                    body: json!({"error": "database_unavailable", "message": "the database refused the request; see the function log"}),
-                    log: Some(format!(
-                        "database error {}: {message}",
-                        code.as_deref().unwrap_or("-")
-                    )),
-                },
-            },
+            Some(Outcome::SqlError { code, message }) => self.failed(code.as_deref(), &message),
             Some(_) => self.error(500, "internal", "the host answered a step out of turn"),
         }
     }
 }
 
 impl Sentry {
+    /// The statement failed, or rolled this envelope back.
+    fn failed(&mut self, code: Option<&str>, message: &str) -> Command {
+        match code {
+            // A concurrent request delivered the same event_id first, or its
+            // batch and this one locked the same rows in opposite orders:
+            // once more, and the database answers with the first one's id.
+            Some("40001" | "40P01") if !self.retried => {
+                self.retried = true;
+                self.statement.clone().expect("the statement was sent")
+            }
+            Some(c) if c.starts_with("22") || c.starts_with("23") || c == "54000" => {
+                self.error(400, "invalid_event", message)
+            }
+            _ => Command::Respond {
+                status: 503,
+                body: json!({"error": "database_unavailable", "message": "the database refused the request; see the function log"}),
+                log: Some(format!("database error {}: {message}", code.unwrap_or("-"))),
+            },
+        }
+    }
+
     fn answer(&self, result: &Value) -> Command {
         match result.get("status").and_then(Value::as_str) {
             Some("accepted") => {
@@ -334,7 +415,7 @@ impl Sentry {
             _ => Command::Respond {
                 status: 500,
                 body: json!({"error": "internal", "message": "the database answered something unexpected; see the function log"}),
-                log: Some(format!("ingest_sentry_envelope answered {result}")),
+                log: Some(format!("ingest_sentry_envelopes answered {result}")),
             },
         }
     }
@@ -433,20 +514,33 @@ mod tests {
             ],
             body,
         ));
-        let Command::SqlAs {
+        let Command::SqlBatched {
             role,
             query,
-            params,
+            max,
+            member,
         } = command
         else {
             panic!("{command:?}")
         };
-        assert_eq!((role, query), (ROLE, INGEST));
-        assert_eq!(params[0], json!("42"));
-        assert_eq!(params[1], json!(KEY));
-        let events: Value = serde_json::from_str(params[2].as_str().unwrap()).unwrap();
-        assert_eq!(events[0]["message"], "hi");
-        assert_eq!(params[3], json!(r#"{"event":1,"profile":1,"session":1}"#));
+        assert_eq!((role, query, max), (ROLE, INGEST, BATCH));
+        let member: Value = serde_json::from_str(&member).unwrap();
+        assert_eq!(
+            member,
+            json!({
+                "project_id": 42,
+                "public_key": KEY,
+                "events": [serde_json::from_str::<Value>(EVENT).unwrap()],
+                "items": {"event": 1, "profile": 1, "session": 1},
+            })
+        );
+    }
+
+    fn member(command: &Command) -> Value {
+        let Command::SqlBatched { member, .. } = command else {
+            panic!("{command:?}")
+        };
+        serde_json::from_str(member).unwrap()
     }
 
     #[test]
@@ -460,12 +554,10 @@ mod tests {
             &[("content-encoding", "deflate")],
             zlib.finish().unwrap(),
         ));
-        let Command::SqlAs { params, .. } = command else {
-            panic!("{command:?}")
-        };
+        let member = member(&command);
         assert_eq!(
-            (params[0].clone(), params[1].clone()),
-            (json!("7"), json!(KEY))
+            (&member["project_id"], &member["public_key"]),
+            (&json!(7), &json!(KEY))
         );
     }
 
@@ -482,12 +574,12 @@ mod tests {
             &[("x-sentry-auth", auth), ("content-encoding", "br")],
             body.to_vec(),
         ));
-        let Command::SqlAs { params, .. } = command else {
-            panic!("{command:?}")
-        };
-        let events: Value = serde_json::from_str(params[2].as_str().unwrap()).unwrap();
-        assert_eq!(events[0]["exception"]["values"][0]["type"], "PaymentError");
-        assert_eq!(params[3], json!(r#"{"event":1}"#));
+        let member = member(&command);
+        assert_eq!(
+            member["events"][0]["exception"]["values"][0]["type"],
+            "PaymentError"
+        );
+        assert_eq!(member["items"], json!({"event": 1}));
     }
 
     #[test]
@@ -528,6 +620,13 @@ mod tests {
         );
         assert_eq!(answer(json!({"status": "unknown_key"})).0, 401);
         assert_eq!(answer(json!({"status": "disabled"})).0, 403);
+        let (code, _, body) = answer(
+            json!({"status": "failed", "sqlstate": "22023", "message": "invalid level \"loud\""}),
+        );
+        assert_eq!(
+            (code, body["message"].as_str()),
+            (400, Some("invalid level \"loud\""))
+        );
     }
 
     #[test]
@@ -544,15 +643,38 @@ mod tests {
             0,
         );
         let statement = f.step(None, 0);
-        let conflict = || Outcome::SqlError {
+        // Its own envelope rolled back in a batch, or the whole statement.
+        let rolled_back = Outcome::Rows {
+            rows: vec![
+                json!({"result": {"status": "failed", "sqlstate": "40001", "message": "retry"}}),
+            ],
+        };
+        assert_eq!(f.step(Some(rolled_back), 0), statement);
+        let conflict = Outcome::SqlError {
             code: Some("40001".into()),
             message: "retry".into(),
         };
-        assert_eq!(f.step(Some(conflict()), 0), statement);
         assert!(matches!(
-            f.step(Some(conflict()), 0),
+            f.step(Some(conflict), 0),
             Command::Respond { status: 503, .. }
         ));
+    }
+
+    #[test]
+    fn events_are_passed_as_sent_and_a_nul_escape_is_refused() {
+        assert_eq!(json_text(b" {\"a\": [1, 2]}\n"), Ok(r#"{"a": [1, 2]}"#));
+        assert!(json_text(br#"{"m": "a\u0000b"}"#).is_err());
+        assert!(json_text(br#"{"m": "a\\\u0000b"}"#).is_err());
+        assert_eq!(
+            json_text(br#"{"m": "a\\u0000b"}"#),
+            Ok(r#"{"m": "a\\u0000b"}"#),
+            "an escaped backslash before u0000 is text"
+        );
+        assert!(json_text(b"{\"m\": 1").is_err());
+        let nested = |levels: usize| format!("{}{}", "[".repeat(levels), "]".repeat(levels));
+        assert!(json_text(nested(MAX_EVENT_DEPTH).as_bytes()).is_ok());
+        assert!(json_text(nested(MAX_EVENT_DEPTH + 1).as_bytes()).is_err());
+        assert_eq!(depth(r#"{"a": "[[{", "b": [{"c": "\\"}]}"#), 3);
     }
 
     #[test]

@@ -15,13 +15,13 @@ use pg_observe_core::server_error::record::{self, Durable, KIND_DURABLE_EVENT, K
 use pg_observe_core::server_error::ServerError;
 use pg_observe_core::wire;
 use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
-use pgrx::pg_sys::panic::CaughtError;
-use pgrx::{pg_guard, pg_sys, PgTryBuilder, Uuid};
+use pgrx::{pg_guard, pg_sys, Uuid};
 
 use super::shared::Shared;
 use super::{hook, settings, shared, wait};
 use crate::capture::{self, role_name, writer_of};
 use crate::pgtime::from_pg_micros;
+use crate::subtransaction::in_subtransaction;
 
 /// Records taken out of the ring at once and stored in one transaction, so
 /// one commit (one WAL flush, durable) serves them all.
@@ -258,51 +258,4 @@ fn store_record(meta: &RecordMeta, payload: &[u8], target: &Target) -> Result<Ou
         other => return Err(format!("capture record of unknown kind {other}")),
     }
     Ok(Outcome::Stored)
-}
-
-/// Runs `store` in a subtransaction of its own, rolled back when it fails
-/// (by returning an error or by raising one), as PL/pgSQL's exception
-/// blocks do.
-fn in_subtransaction<T>(store: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
-    // SAFETY: the memory context and resource owner are restored on both
-    // paths, as every caller of BeginInternalSubTransaction must.
-    unsafe {
-        let context = pg_sys::CurrentMemoryContext;
-        let owner = pg_sys::CurrentResourceOwner;
-        pg_sys::BeginInternalSubTransaction(std::ptr::null());
-        pg_sys::MemoryContextSwitchTo(context);
-        let mut store = Some(store);
-        PgTryBuilder::new(AssertUnwindSafe(|| {
-            let outcome = store.take().map_or(Err("stored twice".to_owned()), |f| f());
-            if outcome.is_ok() {
-                pg_sys::ReleaseCurrentSubTransaction();
-            } else {
-                pg_sys::RollbackAndReleaseCurrentSubTransaction();
-            }
-            restore(context, owner);
-            outcome
-        }))
-        .catch_others(move |error: CaughtError| {
-            restore(context, owner);
-            pg_sys::RollbackAndReleaseCurrentSubTransaction();
-            restore(context, owner);
-            Err(match error {
-                CaughtError::PostgresError(report)
-                | CaughtError::ErrorReport(report)
-                | CaughtError::RustPanic {
-                    ereport: report, ..
-                } => report.message().to_owned(),
-            })
-        })
-        .execute()
-    }
-}
-
-/// # Safety
-/// `context` and `owner` are what was current before the subtransaction.
-unsafe fn restore(context: pg_sys::MemoryContext, owner: pg_sys::ResourceOwner) {
-    unsafe {
-        pg_sys::MemoryContextSwitchTo(context);
-        pg_sys::CurrentResourceOwner = owner;
-    }
 }

@@ -27,7 +27,7 @@ select functions_are('observe', array[
     'create_health_check', 'update_health_check', 'delete_health_check', 'due_health_checks',
     'record_health_result', 'run_health_checks',
     'spend_ingest_budget', 'web_vital_rating', 'ingest_url', 'record_web_vitals', 'record_csp_reports',
-    'log_sentry_event', 'ingest_sentry_envelope', 'create_project', 'rotate_project_key', 'disable_project',
+    'log_sentry_event', 'ingest_sentry_envelopes', 'create_project', 'rotate_project_key', 'disable_project',
     'enable_project', 'set_project_budget', 'new_project_key', 'capture_stats',
     'deploy_verdict', 'evaluate_budgets', 'lighthouse_budgets', 'dora_level', 'deploy_window',
     'budget_observations', 'verify_deploy', 'set_deploy_policy', 'record_deploy', 'record_rollback',
@@ -143,8 +143,8 @@ select volatility_is('observe', 'grade_headers', array['jsonb'], 'immutable');
 -- Sentry SDK projects: the issue's names and arguments, kept exactly.
 select function_returns('observe', 'log_sentry_event', array['bigint', 'jsonb'], 'uuid');
 select is_definer('observe', 'log_sentry_event', array['bigint', 'jsonb']);
-select function_returns('observe', 'ingest_sentry_envelope', array['bigint', 'text', 'jsonb', 'jsonb'], 'jsonb');
-select is_definer('observe', 'ingest_sentry_envelope', array['bigint', 'text', 'jsonb', 'jsonb']);
+select function_returns('observe', 'ingest_sentry_envelopes', array['text'], 'setof record');
+select is_definer('observe', 'ingest_sentry_envelopes', array['text']);
 select function_returns('observe', 'create_project', array['text', 'text', 'text'], 'setof record');
 select is(
     (select pg_get_function_result('observe.create_project(text, text, text)'::regprocedure)),
