@@ -254,6 +254,28 @@ create index events_received_at_idx on observe.events using brin (received_at);
 -- The last resort: an event whose day has no partition yet waits here until
 -- observe.maintain() moves it into its own.
 create table observe.events_default partition of observe.events default;
+-- lz4 rather than pglz where the server was built with it: an SDK's event
+-- carries kilobytes of contexts, frames and breadcrumbs, and pglz spent more
+-- time compressing them than lz4 does (benches/RESULTS.md, §10). Partitions
+-- made later copy it (observe.create_day_partition); a server without lz4
+-- keeps pglz.
+do $$
+declare
+    rel regclass;
+begin
+    for rel in
+        select 'observe.events'::regclass
+        union all
+        select i.inhrelid::regclass from pg_inherits i where i.inhparent = 'observe.events'::regclass
+    loop
+        execute format('alter table %s alter column message set compression lz4, '
+                       'alter column stack set compression lz4, alter column context set compression lz4, '
+                       'alter column request set compression lz4, alter column tags set compression lz4', rel);
+    end loop;
+exception when feature_not_supported then
+    null;
+end
+$$;
 comment on column observe.events.sample_rate is
     'Probability (0, 1] with which this event was stored under flood control; sum(1 / sample_rate) estimates the events it stands for.';
 comment on column observe.events.flags is

@@ -27,12 +27,12 @@ with ext_objects as (
       from rels r
     union all
     -- Columns in order (dropped columns leave gaps in attnum, so count them).
-    select format('column %s #%s %s %s notnull=%s default=%s identity=%s generated=%s collation=%s',
+    select format('column %s #%s %s %s notnull=%s default=%s identity=%s generated=%s collation=%s compression=%s',
                   r.relname,
                   row_number() over (partition by r.oid order by a.attnum),
                   a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
                   coalesce(pg_get_expr(ad.adbin, ad.adrelid), ''), a.attidentity, a.attgenerated,
-                  coalesce(co.collname, ''))
+                  coalesce(co.collname, ''), a.attcompression)
       from rels r
       join pg_attribute a on a.attrelid = r.oid and a.attnum > 0 and not a.attisdropped
       left join pg_attrdef ad on ad.adrelid = a.attrelid and ad.adnum = a.attnum

@@ -122,6 +122,48 @@ async fn capture_makes_the_coming_days_partitions_when_nothing_else_does() {
 }
 
 #[tokio::test]
+async fn every_partition_of_events_compresses_as_its_parent_with_lz4_where_the_server_has_it() {
+    let db = TestDb::new().await;
+    drop_partition(&db, &format!("events_p{}", day(&db, 2).await)).await;
+    db.client
+        .batch_execute("select observe.maintain()")
+        .await
+        .unwrap();
+    let server_has_lz4 = db
+        .client
+        .batch_execute("create temporary table lz4_probe (t text compression lz4)")
+        .await
+        .is_ok();
+    let expected = if server_has_lz4 { "l" } else { "" };
+    let rows = db
+        .client
+        .query(
+            "select c.relname::text, a.attname::text, a.attcompression::text
+               from pg_class c
+               join pg_attribute a on a.attrelid = c.oid
+              where (c.oid = 'observe.events'::regclass
+                     or c.oid in (select inhrelid from pg_inherits where inhparent = 'observe.events'::regclass))
+                and a.attname in ('message', 'stack', 'context', 'request', 'tags')
+              order by 1, 2",
+            &[],
+        )
+        .await
+        .unwrap();
+    let columns: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    // The parent, the default partition and today's to the third day's.
+    assert!(columns.len() >= 5 * 6, "columns seen: {columns:?}");
+    for (relation, column, compression) in &columns {
+        assert_eq!(
+            compression, expected,
+            "{relation}.{column} compresses with {compression:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn rows_in_a_default_partition_move_into_their_own_day() {
     let db = TestDb::new().await;
     let c = &db.client;
