@@ -7,8 +7,9 @@
 #
 # observe.log also validates, scrubs and bounds the line, checks the writer's
 # trust, and inserts into the day's partition of observe.logs (BRIN on
-# logged_at). Rounds interleave the two workloads; the median round is
-# reported. Prints a markdown table with the ratio to bare.
+# logged_at). Rounds interleave the two workloads, each first in turn
+# (benches/lib.sh, in_turn); the median round is reported. Prints a
+# markdown table with the ratio to bare.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HERE=$ROOT/benches/pgbench
@@ -38,8 +39,8 @@ printf '| clients | workload | tps (median of %s) | ratio to bare |\n' "$ROUNDS"
 printf '|---|---|---:|---:|\n'
 for clients in 1 8; do
   declare -A runs=()
-  for _ in $(seq "$ROUNDS"); do
-    for workload in bare_log_insert log; do
+  for round in $(seq "$ROUNDS"); do
+    for workload in $(in_turn "$round" bare_log_insert log); do
       runs[$workload]+="$(tps "$clients" "$workload") "
     done
   done

@@ -10,7 +10,8 @@
 # cost instead of the disk's flush latency) x clients (1, 8) x workload
 # (bare; log_error on one hot fingerprint; on 1,000 distinct ones) x flood
 # control (default limit; off, so every event is stored). Rounds interleave
-# the workloads so drift hits all of them alike; the median round is
+# the workloads, each round starting with the next (benches/lib.sh,
+# in_turn), so drift hits all of them alike; the median round is
 # reported. Statements are prepared (-M prepared), as drivers and PostgREST
 # send them. No scheduler runs: the folds of the count queue that capture
 # triggers itself are part of the measured work. Prints a markdown table
@@ -56,8 +57,8 @@ for config in ${CONFIGS:-durable cpu-bound}; do
     fi
     for clients in 1 8; do
       declare -A runs=()
-      for _ in $(seq "$ROUNDS"); do
-        for workload in bare_insert log_error_hot log_error_distinct; do
+      for round in $(seq "$ROUNDS"); do
+        for workload in $(in_turn "$round" bare_insert log_error_hot log_error_distinct); do
           runs[$workload]+="$(tps "$clients" "$workload") "
         done
       done
