@@ -32,9 +32,12 @@ const BATCH: usize = 500;
 /// consult pg_subtrans.
 const ONE_BY_ONE: usize = 50;
 /// How long a worker lets records gather after taking fewer than a batch:
-/// under load one commit then serves tens of records instead of a few.
-/// Small against the two seconds an error may take to reach its issue.
-const GATHER: Duration = Duration::from_millis(50);
+/// under load one commit then serves a hundred records instead of a few,
+/// and the worker wakes, commits and waits for its WAL flush four times a
+/// second rather than twenty, each time taking a core from the backends
+/// (benches/RESULTS.md, §8). Small against the two seconds an error may take
+/// to reach its issue.
+const GATHER: Duration = Duration::from_millis(250);
 /// How long a worker waits for more before it exits; short, because a
 /// connected worker makes DROP DATABASE wait for it.
 const IDLE_EXIT: Duration = Duration::from_secs(2);
