@@ -5,8 +5,9 @@
 
 use std::panic::AssertUnwindSafe;
 
+use pg_observe_core::server_error::sqlstates;
 use pgrx::pg_sys::panic::CaughtError;
-use pgrx::{pg_sys, PgSqlErrorCode, PgTryBuilder};
+use pgrx::{pg_sys, PgTryBuilder};
 
 /// An error raised inside the subtransaction: its SQLSTATE and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,20 +58,12 @@ pub fn in_subtransaction<T, E: From<Raised>>(work: impl FnOnce() -> Result<T, E>
                 } => report,
             };
             Err(E::from(Raised {
-                sqlstate: sqlstate(report.sql_error_code()),
+                sqlstate: sqlstates::text(report.sql_error_code() as i32),
                 message: report.message().to_owned(),
             }))
         })
         .execute()
     }
-}
-
-/// The five characters of a SQLSTATE (PostgreSQL packs them six bits each).
-fn sqlstate(code: PgSqlErrorCode) -> String {
-    let packed = code as i32;
-    (0..5)
-        .map(|i| char::from(((packed >> (6 * i)) & 0x3f) as u8 + b'0'))
-        .collect()
 }
 
 /// # Safety

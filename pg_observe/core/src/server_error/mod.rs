@@ -63,7 +63,7 @@ pub struct ServerError {
 
 impl ServerError {
     pub fn sqlstate(&self) -> String {
-        String::from_utf8_lossy(&sqlstates::unpack(self.record.meta.sqlerrcode)).into_owned()
+        sqlstates::text(self.record.meta.sqlerrcode)
     }
 
     /// The event the capture pipeline scrubs, bounds, groups and stores.

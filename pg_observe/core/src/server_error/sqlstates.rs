@@ -85,12 +85,17 @@ pub fn pack(code: &[u8]) -> i32 {
 }
 
 /// The five characters of a packed code (`unpack_sql_state`).
-pub fn unpack(sqlerrcode: i32) -> [u8; 5] {
+fn unpack(sqlerrcode: i32) -> [u8; 5] {
     let mut code = [0u8; 5];
     for (i, c) in code.iter_mut().enumerate() {
         *c = (((sqlerrcode >> (6 * i)) & 0x3F) as u8).wrapping_add(b'0');
     }
     code
+}
+
+/// A packed code as the text PostgreSQL shows, e.g. `22012`.
+pub fn text(sqlerrcode: i32) -> String {
+    String::from_utf8_lossy(&unpack(sqlerrcode)).into_owned()
 }
 
 #[cfg(test)]
