@@ -25,16 +25,9 @@ pub fn reload_settings_if_asked() {
 /// Sleeps until the latch is set or `timeout` passes; exits with the
 /// postmaster.
 pub fn for_latch(timeout: Duration) {
+    wait(pg_sys::WL_LATCH_SET, timeout);
     // SAFETY: the process's own latch.
-    unsafe {
-        pg_sys::WaitLatch(
-            pg_sys::MyLatch,
-            (pg_sys::WL_LATCH_SET | pg_sys::WL_TIMEOUT | pg_sys::WL_EXIT_ON_PM_DEATH) as i32,
-            timeout.as_millis() as _,
-            pg_sys::PG_WAIT_EXTENSION,
-        );
-        pg_sys::ResetLatch(pg_sys::MyLatch);
-    }
+    unsafe { pg_sys::ResetLatch(pg_sys::MyLatch) };
     pgrx::check_for_interrupts!();
 }
 
@@ -42,14 +35,20 @@ pub fn for_latch(timeout: Duration) {
 /// next `for_latch`: producers that find it set wake nobody; exits with the
 /// postmaster.
 pub fn sleep(duration: Duration) {
+    wait(0, duration);
+    pgrx::check_for_interrupts!();
+}
+
+/// Waits on the process's own latch for `events` besides the timeout and
+/// the postmaster's death.
+fn wait(events: u32, timeout: Duration) {
     // SAFETY: the process's own latch, only waited on.
     unsafe {
         pg_sys::WaitLatch(
             pg_sys::MyLatch,
-            (pg_sys::WL_TIMEOUT | pg_sys::WL_EXIT_ON_PM_DEATH) as i32,
-            duration.as_millis() as _,
+            (events | pg_sys::WL_TIMEOUT | pg_sys::WL_EXIT_ON_PM_DEATH) as i32,
+            timeout.as_millis() as _,
             pg_sys::PG_WAIT_EXTENSION,
         );
     }
-    pgrx::check_for_interrupts!();
 }
