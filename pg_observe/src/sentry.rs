@@ -24,7 +24,7 @@ use pgrx::pg_sys::{PgBuiltInOids, PgOid};
 use pgrx::prelude::*;
 use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiResult};
 use pgrx::{JsonB, PgSqlErrorCode, Spi, Uuid};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::capture::{backend_slot, current_writer, try_capture_as, CaptureError, WriterRole};
@@ -468,12 +468,11 @@ fn item_counts(items: &Value) -> Vec<(String, i64)> {
 /// Counts the accepted envelopes' items, one row per project, type and
 /// minute for the whole batch.
 fn count_items(client: &mut SpiClient<'_>, items: &[ItemCounts]) -> SpiResult<()> {
-    let mut totals: BTreeMap<i64, Map<String, Value>> = BTreeMap::new();
+    let mut totals: BTreeMap<i64, BTreeMap<&str, i64>> = BTreeMap::new();
     for (project_id, counts) in items {
         let totals = totals.entry(*project_id).or_default();
         for (kind, count) in counts {
-            let total = totals.get(kind).and_then(Value::as_i64).unwrap_or(0) + count;
-            totals.insert(kind.clone(), Value::from(total));
+            *totals.entry(kind.as_str()).or_default() += count;
         }
     }
     let count = &plans(client)?.count_items;
@@ -484,7 +483,7 @@ fn count_items(client: &mut SpiClient<'_>, items: &[ItemCounts]) -> SpiResult<()
         let args = [
             project_id.into(),
             backend_slot().into(),
-            JsonB(Value::Object(counts)).into(),
+            JsonB(json!(counts)).into(),
         ];
         client.update(count, None, &args)?;
     }

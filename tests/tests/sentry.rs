@@ -168,9 +168,7 @@ async fn an_sdk_event_joins_the_issue_of_its_printed_stack_and_is_stored_once() 
     );
     let events: i64 = db.scalar("select count(*) from observe.events").await;
     assert_eq!(events, 1);
-    let items: i64 = db
-        .scalar("select sum(items)::bigint from observe.sentry_items where item_type = 'event'")
-        .await;
+    let items: i64 = event_items(&db).await;
     assert_eq!(items, 2, "both deliveries are counted as items");
 
     let row = db
@@ -330,9 +328,7 @@ async fn envelopes_stored_together_are_answered_each_and_a_bad_one_fails_alone()
     assert_eq!(stored.len(), 2, "{stored:?}");
     assert!(stored.iter().any(|m| m == "fine"), "{stored:?}");
     assert!(!stored.iter().any(|m| m.contains("bad")), "{stored:?}");
-    let items: i64 = db
-        .scalar("select sum(items)::bigint from observe.sentry_items where item_type = 'event'")
-        .await;
+    let items: i64 = event_items(&db).await;
     assert_eq!(items, 3, "the accepted envelopes' items only");
 
     let too_many = db
@@ -344,4 +340,10 @@ async fn envelopes_stored_together_are_answered_each_and_a_bad_one_fails_alone()
         .await
         .unwrap_err();
     assert_eq!(sqlstate(&too_many), "22023");
+}
+
+/// Event items counted for every project, whether stored or not.
+async fn event_items(db: &TestDb) -> i64 {
+    db.scalar("select sum(items)::bigint from observe.sentry_items where item_type = 'event'")
+        .await
 }
