@@ -3,7 +3,8 @@
 # pgbench runs a transfer in which 5 % of transactions fail (setup.sql),
 # with capture on against capture off (observe.capture_server_errors) in the
 # same run, at 1 and 8 clients, each first in turn (benches/lib.sh,
-# in_turn); then the time from a failing statement to
+# in_turn), the ratio taken within each round and its median reported
+# (median_ratio); then the time from a failing statement to
 # its event row (and issue) being visible, polled every 10 ms by a second
 # session while pgbench fails 25 transactions a second.
 #
@@ -45,21 +46,24 @@ tps() {
 capture() { psql_q -d postgres -c "alter database $DB set observe.capture_server_errors = $1"; }
 . "$ROOT/benches/lib.sh"
 
-printf '| clients | capture | tps (median of %s) | ratio to off |\n' "$ROUNDS"
-printf '|---:|---|---:|---:|\n'
+printf '| clients | capture | tps (median of %s) | ratio to off (median of rounds) | range of the rounds |\n' "$ROUNDS"
+printf '|---:|---|---:|---:|---:|\n'
 for clients in 1 8; do
   declare -A runs=()
   for round in $(seq "$ROUNDS"); do
+    line="$clients clients, round $round:"
     for mode in $(in_turn "$round" off on); do
       capture "$mode"
-      runs[$mode]+="$(tps "$clients") "
+      value=$(tps "$clients")
+      runs[$mode]+="$value "
+      line+=" $mode $value"
     done
+    echo >&2 "$line"
   done
-  off=$(tr ' ' '\n' <<<"${runs[off]}" | grep . | median)
   for mode in off on; do
     value=$(tr ' ' '\n' <<<"${runs[$mode]}" | grep . | median)
-    printf '| %s | %s | %.0f | %.2f |\n' "$clients" "$mode" "$value" \
-      "$(awk -v a="$value" -v b="$off" 'BEGIN {print a / b}')"
+    printf '| %s | %s | %.0f | %.2f | %s |\n' "$clients" "$mode" "$value" \
+      "$(median_ratio "${runs[$mode]}" "${runs[off]}")" "$(ratio_range "${runs[$mode]}" "${runs[off]}")"
   done
   unset runs
 done
