@@ -3,6 +3,7 @@
 //! substring: substring matching is what makes Sentry scrub `author` and
 //! `max_tokens`, and those values are exactly what people debug with.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use super::ScrubConfigError;
@@ -73,27 +74,40 @@ pub(super) struct KeyMatcher {
     /// Each name as its lowercase words; never empty, or it would match
     /// every key.
     names: Vec<Vec<String>>,
+    /// Indexes into `names` by their first word: each word of a key costs
+    /// one lookup instead of a comparison with every name, and keys are
+    /// judged for every member of every event.
+    by_first_word: HashMap<String, Vec<usize>>,
 }
 
 impl Default for KeyMatcher {
     fn default() -> Self {
-        Self {
-            names: DEFAULT_NAMES.clone(),
-        }
+        Self::with_names(DEFAULT_NAMES.clone())
     }
 }
 
 impl KeyMatcher {
     pub(super) fn new(extra_keys: &[String]) -> Result<Self, ScrubConfigError> {
-        let mut matcher = Self::default();
+        let mut names = DEFAULT_NAMES.clone();
         for key in extra_keys {
             let words = lowercase_words(key);
             if words.is_empty() {
                 return Err(ScrubConfigError::EmptyKey { key: key.clone() });
             }
-            matcher.names.push(words);
+            names.push(words);
         }
-        Ok(matcher)
+        Ok(Self::with_names(names))
+    }
+
+    fn with_names(names: Vec<Vec<String>>) -> Self {
+        let mut by_first_word: HashMap<String, Vec<usize>> = HashMap::new();
+        for (index, name) in names.iter().enumerate() {
+            by_first_word.entry(name[0].clone()).or_default().push(index);
+        }
+        Self {
+            names,
+            by_first_word,
+        }
     }
 
     /// True when the words of some sensitive name appear contiguously among
@@ -101,31 +115,62 @@ impl KeyMatcher {
     /// error word follows them anywhere.
     ///
     /// Only the last `MAX_EXAMINED_KEY_BYTES` of a key are examined (see
-    /// `examined_part`), and those in one pass: a suffix flag says whether an
-    /// error word follows each position, so the cost is the number of words
-    /// times the number of names, whatever the key.
+    /// `examined_part`), and those in one pass: each word is looked up among
+    /// the names' first words, and where one starts there, a suffix flag
+    /// (computed once) says whether an error word follows; so the cost grows
+    /// with the number of words, whatever the key.
     pub(super) fn is_sensitive(&self, key: &str) -> bool {
         let words = split_words(examined_part(key));
-        let is_any = |word: &str, list: &[&str]| list.iter().any(|item| word_eq(word, item));
+        let mut lower = String::new();
         // error_from[i]: an error word is at i or later.
-        let mut error_from = vec![false; words.len() + 1];
-        for at in (0..words.len()).rev() {
-            error_from[at] = error_from[at + 1] || is_any(words[at], ERROR_WORDS);
-        }
-        (0..words.len()).any(|at| {
-            self.names.iter().any(|name| {
+        let mut error_from: Option<Vec<bool>> = None;
+        for at in 0..words.len() {
+            lowercase_into(words[at], &mut lower);
+            let Some(candidates) = self.by_first_word.get(lower.as_str()) else {
+                continue;
+            };
+            for &index in candidates {
+                let name = &self.names[index];
                 let end = at + name.len();
-                end <= words.len()
-                    && words[at..end]
+                let matches = end <= words.len()
+                    && words[at + 1..end]
                         .iter()
-                        .zip(name)
+                        .zip(&name[1..])
                         .all(|(word, part)| word_eq(word, part))
                     && !words
                         .get(end)
-                        .is_some_and(|next| is_any(next, MEASURE_WORDS))
-                    && !error_from[end]
-            })
-        })
+                        .is_some_and(|next| is_any(next, MEASURE_WORDS));
+                if matches && !error_from.get_or_insert_with(|| error_flags(&words))[end] {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+}
+
+fn is_any(word: &str, list: &[&str]) -> bool {
+    list.iter().any(|item| word_eq(word, item))
+}
+
+/// For each position of `words` (and one past the end), whether an error
+/// word is at it or later.
+fn error_flags(words: &[&str]) -> Vec<bool> {
+    let mut error_from = vec![false; words.len() + 1];
+    for at in (0..words.len()).rev() {
+        error_from[at] = error_from[at + 1] || is_any(words[at], ERROR_WORDS);
+    }
+    error_from
+}
+
+/// `word` lowercased as `word_eq` compares it, into `out`.
+fn lowercase_into(word: &str, out: &mut String) {
+    out.clear();
+    if word.is_ascii() {
+        out.push_str(word);
+        out.make_ascii_lowercase();
+    } else {
+        out.extend(word.chars().flat_map(char::to_lowercase));
     }
 }
 
@@ -342,6 +387,20 @@ mod tests {
         assert!(matcher.is_sensitive("mein_geheimnis"));
         assert!(!matcher.is_sensitive("stripe"));
         assert!(!matcher.is_sensitive("customer"));
+    }
+
+    #[test]
+    fn names_sharing_a_first_word_are_each_tried() {
+        // `card_number` is a default; an extra name starting with `card` and
+        // a longer one with the same start must not hide each other.
+        let matcher =
+            KeyMatcher::new(&["card-holder".into(), "card_number_hint".into()]).unwrap();
+        assert!(matcher.is_sensitive("cardHolder"));
+        assert!(matcher.is_sensitive("card_number"));
+        assert!(matcher.is_sensitive("billing.cardNumberHint"));
+        assert!(!matcher.is_sensitive("card"));
+        assert!(!matcher.is_sensitive("card_holder_count"));
+        assert!(!matcher.is_sensitive("CardHolderError"));
     }
 
     #[test]
