@@ -5,7 +5,9 @@
                                   SDK sends them, one base64 line each
   replay.py send URL KEY FILE C   posts them with C concurrent keep-alive
                                   connections; prints {sent, accepted,
-                                  seconds, statuses} as JSON
+                                  started_at, seconds, statuses} as JSON,
+                                  started_at (Unix time) when the first
+                                  request went out
 """
 import base64
 import gzip
@@ -82,6 +84,7 @@ def send(url, key, path, concurrency):
             with lock:
                 statuses[response.status] = statuses.get(response.status, 0) + 1
 
+    started_at = time.time()
     started = time.monotonic()
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
     for thread in threads:
@@ -89,7 +92,8 @@ def send(url, key, path, concurrency):
     for thread in threads:
         thread.join()
     seconds = time.monotonic() - started
-    print(json.dumps({"sent": len(bodies), "accepted": statuses.get(200, 0), "seconds": seconds,
+    print(json.dumps({"sent": len(bodies), "accepted": statuses.get(200, 0), "started_at": started_at,
+                      "seconds": seconds,
                       "statuses": statuses}))
 
 
