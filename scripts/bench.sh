@@ -196,6 +196,9 @@ measured in the same run (target: capture on ≥ 0.95 × off). Latency is
 the time from the failing statement (the event's \`occurred_at\`, taken in
 the hook) until a second session sees its event row, and so its issue,
 committed; target p99 under 2 s.
+The ratio is the median of each round's on / off ratio (the two runs of a
+round are seconds apart, so their ratio cancels the disk's drift over the
+run), with the range of the rounds' ratios beside it.
 
 $(cat "$LOG/server_capture.md")
 

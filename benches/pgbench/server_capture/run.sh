@@ -62,7 +62,7 @@ for clients in 1 8; do
   done
   for mode in off on; do
     value=$(tr ' ' '\n' <<<"${runs[$mode]}" | grep . | median)
-    printf '| %s | %s | %.0f | %.2f | %s |\n' "$clients" "$mode" "$value" \
+    printf '| %s | %s | %.0f | %.3f | %s |\n' "$clients" "$mode" "$value" \
       "$(median_ratio "${runs[$mode]}" "${runs[off]}")" "$(ratio_range "${runs[$mode]}" "${runs[off]}")"
   done
   unset runs
