@@ -102,7 +102,10 @@ impl KeyMatcher {
     fn with_names(names: Vec<Vec<String>>) -> Self {
         let mut by_first_word: HashMap<String, Vec<usize>> = HashMap::new();
         for (index, name) in names.iter().enumerate() {
-            by_first_word.entry(name[0].clone()).or_default().push(index);
+            by_first_word
+                .entry(name[0].clone())
+                .or_default()
+                .push(index);
         }
         Self {
             names,
@@ -393,8 +396,7 @@ mod tests {
     fn names_sharing_a_first_word_are_each_tried() {
         // `card_number` is a default; an extra name starting with `card` and
         // a longer one with the same start must not hide each other.
-        let matcher =
-            KeyMatcher::new(&["card-holder".into(), "card_number_hint".into()]).unwrap();
+        let matcher = KeyMatcher::new(&["card-holder".into(), "card_number_hint".into()]).unwrap();
         assert!(matcher.is_sensitive("cardHolder"));
         assert!(matcher.is_sensitive("card_number"));
         assert!(matcher.is_sensitive("billing.cardNumberHint"));
