@@ -20,7 +20,7 @@ use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiResult};
 use pgrx::JsonB;
 use serde_json::{Map, Value};
 
-use crate::capture::{current_writer, spend_budget, CaptureError};
+use crate::capture::{budgets, current_writer, spend_budget, CaptureError};
 use crate::errors::{raise_capture_error, raise_log_error};
 use crate::jsonb::{Node, RawJsonb};
 use crate::settings;
@@ -178,22 +178,27 @@ fn store(lines: Vec<LogInput>, batch: bool) -> i32 {
         .collect::<Result<Vec<_>, _>>()
         .unwrap_or_else(|e| raise_log_error(e));
     let writer = current_writer();
-    let stored = Spi::connect_mut(|client| -> SpiResult<()> {
-        for line in &processed {
-            if writer.trust == Writer::Untrusted {
-                let wanted = Amounts {
-                    new_issues: 0,
-                    events: 1,
-                    bytes: stored_bytes(line),
-                };
-                if !spend_budget(client, &writer.name, wanted)? {
-                    continue;
+    // An untrusted writer's batch reads its budgets once and writes what it
+    // took once (capture::budgets::in_batch).
+    let stored = budgets::in_batch(|| {
+        Spi::connect_mut(|client| -> SpiResult<()> {
+            for line in &processed {
+                if writer.trust == Writer::Untrusted {
+                    let wanted = Amounts {
+                        new_issues: 0,
+                        events: 1,
+                        bytes: stored_bytes(line),
+                    };
+                    if !spend_budget(client, &writer.name, wanted)? {
+                        continue;
+                    }
                 }
+                insert(client, line, &writer.name)?;
             }
-            insert(client, line, &writer.name)?;
-        }
-        crate::partitions::create_ahead_now_and_then(client)
-    });
+            crate::partitions::create_ahead_now_and_then(client)
+        })
+    })
+    .and_then(|stored| stored);
     if let Err(e) = stored {
         raise_capture_error(CaptureError::Storage(e));
     }

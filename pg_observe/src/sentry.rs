@@ -27,7 +27,9 @@ use pgrx::{JsonB, PgSqlErrorCode, Spi, Uuid};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::capture::{backend_slot, current_writer, try_capture_as, CaptureError, WriterRole};
+use crate::capture::{
+    backend_slot, budgets, current_writer, try_capture_as, CaptureError, WriterRole,
+};
 use crate::errors::{invalid, raise_capture_error, raise_event_error, raise_internal};
 use crate::jsonb::RawJsonb;
 use crate::subtransaction::{in_subtransaction, Raised};
@@ -153,21 +155,30 @@ fn ingest_sentry_envelopes(
     let mut projects = Projects::default();
     let mut counted: Vec<ItemCounts> = Vec::new();
     let mut results = Vec::with_capacity(envelopes.len());
-    for (index, envelope) in envelopes.into_iter().enumerate() {
-        let outcome = in_subtransaction(|| Ok::<_, Raised>(ingest(&mut projects, envelope)));
-        let result = match outcome {
-            Ok((result, items)) => {
-                counted.extend(items);
-                result
-            }
-            Err(raised) => json!({
-                "status": "failed",
-                "sqlstate": raised.sqlstate,
-                "message": raised.message,
-            }),
-        };
-        results.push((index as i32 + 1, JsonB(result)));
-    }
+    // The batch reads each project's budgets once and writes what it took
+    // once; an envelope rolled back gives back what it took.
+    budgets::in_batch(|| {
+        for (index, envelope) in envelopes.into_iter().enumerate() {
+            let taken_before = budgets::mark();
+            let outcome = in_subtransaction(|| Ok::<_, Raised>(ingest(&mut projects, envelope)));
+            let result = match outcome {
+                Ok((result, items)) => {
+                    counted.extend(items);
+                    result
+                }
+                Err(raised) => {
+                    budgets::rewind(taken_before);
+                    json!({
+                        "status": "failed",
+                        "sqlstate": raised.sqlstate,
+                        "message": raised.message,
+                    })
+                }
+            };
+            results.push((index as i32 + 1, JsonB(result)));
+        }
+    })
+    .unwrap_or_else(|e| raise_internal("writing the batch's budgets", e));
     Spi::connect_mut(|client| count_items(client, &counted))
         .unwrap_or_else(|e| raise_internal("counting envelope items", e));
     TableIterator::new(results)

@@ -261,6 +261,17 @@ async fn an_untrusted_writer_logs_within_its_budget() {
         .scalar("select sum(events)::bigint from observe.ingest_drops where role = 'logs_anon'")
         .await;
     assert_eq!(dropped, 1, "and is counted as dropped");
+    // The batch wrote what it took once, at its end: the next call sees it.
+    anon.execute("select observe.log('4')", &[]).await.unwrap();
+    assert_eq!(
+        stored(&db).await,
+        2,
+        "the budget stays spent after the batch"
+    );
+    let used: i64 = db
+        .scalar("select sum(events)::bigint from observe.ingest_usage where scope = 'logs_anon'")
+        .await;
+    assert_eq!(used, 2);
 }
 
 /// Per-minute counts of log lines from `since` on, as the evaluator reads them.

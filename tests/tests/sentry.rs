@@ -267,6 +267,96 @@ async fn a_project_key_spends_its_own_budget_and_hears_when_it_is_spent() {
 }
 
 #[tokio::test]
+async fn a_batch_spends_each_projects_budget_once_per_admitted_event_and_a_failed_envelope_gives_back_what_it_took(
+) {
+    let db = TestDb::new().await;
+    let (a, key_a) = project(&db, "a").await;
+    let (b, key_b) = project(&db, "b").await;
+    for (id, events) in [(a, 3), (b, 1)] {
+        db.client
+            .execute(
+                "select observe.set_project_budget($1, events_per_minute => $2)",
+                &[&id, &events],
+            )
+            .await
+            .unwrap();
+    }
+    let to = |id: i64, key: &str, events: Value| json!({"project_id": id, "public_key": key, "events": events, "items": {"event": 1}});
+    let fine = |text: &str| json!({"message": text});
+    let answers = envelopes(
+        &db,
+        json!([
+            to(a, &key_a, json!([fine("a1")])),
+            // Stores one event, then fails on the next: rolled back, and
+            // the event it stored no longer counts against the budget.
+            to(
+                a,
+                &key_a,
+                json!([fine("a2"), {"message": "bad", "level": "loud"}])
+            ),
+            to(a, &key_a, json!([fine("a3")])),
+            to(b, &key_b, json!([fine("b1")])),
+            to(a, &key_a, json!([fine("a4")])),
+            to(a, &key_a, json!([fine("a5")])),
+            to(b, &key_b, json!([fine("b2")])),
+        ]),
+    )
+    .await;
+    let statuses: Vec<&str> = answers
+        .iter()
+        .map(|a| a["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "accepted",
+            "failed",
+            "accepted",
+            "accepted",
+            "accepted",
+            "rate_limited",
+            "rate_limited"
+        ],
+        "{answers:?}"
+    );
+    let used: Vec<(String, i64)> = db
+        .client
+        .query(
+            "select scope, sum(events)::bigint from observe.ingest_usage group by scope order by scope",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    assert_eq!(
+        used,
+        [
+            ("*".to_owned(), 4),
+            (format!("project:{a}"), 3),
+            (format!("project:{b}"), 1)
+        ],
+        "what the batch admitted, written once it ended"
+    );
+    let dropped: i64 = db
+        .client
+        .query_one(
+            "select coalesce(sum(events), 0)::bigint from observe.ingest_drops",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(dropped, 2);
+    let next = envelope(&db, a, &key_a, json!([fine("a6")])).await;
+    assert_eq!(
+        next["status"], "rate_limited",
+        "the next call reads what the batch wrote: {next}"
+    );
+}
+
+#[tokio::test]
 async fn envelopes_stored_together_are_answered_each_and_a_bad_one_fails_alone() {
     let db = TestDb::new().await;
     let (id, key) = project(&db, "api").await;

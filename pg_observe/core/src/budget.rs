@@ -14,6 +14,14 @@ pub struct Amounts {
     pub bytes: i64,
 }
 
+impl std::ops::AddAssign for Amounts {
+    fn add_assign(&mut self, other: Amounts) {
+        self.new_issues = self.new_issues.saturating_add(other.new_issues);
+        self.events = self.events.saturating_add(other.events);
+        self.bytes = self.bytes.saturating_add(other.bytes);
+    }
+}
+
 /// Why an untrusted event was not stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DropReason {
@@ -43,6 +51,13 @@ pub struct Scope {
 }
 
 impl Scope {
+    /// The budget with `taken` used besides what it had: what a batch has
+    /// admitted and not yet written.
+    pub fn after(mut self, taken: Amounts) -> Scope {
+        self.used += taken;
+        self
+    }
+
     fn admits(&self, wanted: &Amounts) -> Result<(), DropReason> {
         if wanted.new_issues > 0 && self.used.new_issues + wanted.new_issues > self.limit.new_issues
         {
@@ -97,6 +112,26 @@ mod tests {
                 &wanted
             ),
             Ok(())
+        );
+    }
+
+    #[test]
+    fn what_a_batch_took_counts_as_used() {
+        let one = Amounts {
+            new_issues: 0,
+            events: 1,
+            bytes: 10,
+        };
+        let mut taken = Amounts::default();
+        let role = scope((0, 998, 0), LIMIT);
+        let total = scope((0, 0, 0), LIMIT);
+        for _ in 0..2 {
+            assert_eq!(admit(&role.after(taken), &total.after(taken), &one), Ok(()));
+            taken += one;
+        }
+        assert_eq!(
+            admit(&role.after(taken), &total.after(taken), &one),
+            Err(DropReason::Events)
         );
     }
 

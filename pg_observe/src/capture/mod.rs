@@ -3,7 +3,7 @@
 //! grouping, flood control and the issue lifecycle apply identically
 //! whatever the source.
 
-mod budgets;
+pub mod budgets;
 mod error;
 mod fold;
 mod issue_cache;
