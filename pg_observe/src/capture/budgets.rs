@@ -26,7 +26,6 @@ pub struct Ledger {
     scopes: HashMap<String, (Scope, Scope, Amounts)>,
     /// What the batch has taken from the total, over all its scopes.
     total_taken: Amounts,
-    slot: i16,
 }
 
 /// Runs `f`, a call that may spend many times (a batch), reading each
@@ -45,12 +44,7 @@ pub fn in_batch<T>(f: impl FnOnce() -> T) -> SpiResult<T> {
             LEDGER.with(|ledger| ledger.borrow_mut().take());
         }
     }
-    LEDGER.with(|ledger| {
-        *ledger.borrow_mut() = Some(Ledger {
-            slot: super::store::backend_slot(),
-            ..Ledger::default()
-        })
-    });
+    LEDGER.with(|ledger| *ledger.borrow_mut() = Some(Ledger::default()));
     let _reset = Reset;
     let result = f();
     if let Some(ledger) = LEDGER.with(|ledger| ledger.borrow_mut().take()) {
@@ -80,7 +74,7 @@ pub fn rewind(mark: Option<Ledger>) {
 fn write_taken(client: &mut SpiClient<'_>, plans: &Plans, ledger: &Ledger) -> SpiResult<()> {
     for (scope, (_, _, taken)) in &ledger.scopes {
         if *taken != Amounts::default() {
-            use_budget(client, plans, scope, ledger.slot, taken)?;
+            use_budget(client, plans, scope, super::store::backend_slot(), taken)?;
         }
     }
     Ok(())
