@@ -302,12 +302,8 @@ async fn a_batch_spends_each_projects_budget_once_per_admitted_event_and_a_faile
         ]),
     )
     .await;
-    let statuses: Vec<&str> = answers
-        .iter()
-        .map(|a| a["status"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        statuses,
+        statuses(&answers),
         [
             "accepted",
             "failed",
@@ -340,14 +336,8 @@ async fn a_batch_spends_each_projects_budget_once_per_admitted_event_and_a_faile
         "what the batch admitted, written once it ended"
     );
     let dropped: i64 = db
-        .client
-        .query_one(
-            "select coalesce(sum(events), 0)::bigint from observe.ingest_drops",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+        .scalar("select coalesce(sum(events), 0)::bigint from observe.ingest_drops")
+        .await;
     assert_eq!(dropped, 2);
     let next = envelope(&db, a, &key_a, json!([fine("a6")])).await;
     assert_eq!(
@@ -377,12 +367,8 @@ async fn envelopes_stored_together_are_answered_each_and_a_bad_one_fails_alone()
         ]),
     )
     .await;
-    let statuses: Vec<&str> = answers
-        .iter()
-        .map(|a| a["status"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        statuses,
+        statuses(&answers),
         [
             "accepted",
             "failed",
@@ -430,6 +416,14 @@ async fn envelopes_stored_together_are_answered_each_and_a_bad_one_fails_alone()
         .await
         .unwrap_err();
     assert_eq!(sqlstate(&too_many), "22023");
+}
+
+/// Each answer's status word, in envelope order.
+fn statuses(answers: &[Value]) -> Vec<&str> {
+    answers
+        .iter()
+        .map(|a| a["status"].as_str().unwrap())
+        .collect()
 }
 
 /// Event items counted for every project, whether stored or not.
