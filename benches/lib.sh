@@ -17,18 +17,19 @@ in_turn() {
   echo
 }
 
-# The median over rounds of each round's $1 / $2, given as two lists of
-# numbers in round order ("a1 a2 ...", "b1 b2 ..."). A round's runs follow
-# each other within seconds, so their ratio cancels what drifts over a run
-# (the disk's flush time moved by a third between rounds on this machine),
-# which the ratio of the two medians does not.
-median_ratio() {
-  paste -d ' ' <(tr ' ' '\n' <<<"$1" | grep .) <(tr ' ' '\n' <<<"$2" | grep .) |
-    awk '{print $1 / $2}' | median
+# Each round's $1 / $2, one per line, given two lists of numbers in round
+# order ("a1 a2 ...", "b1 b2 ...").
+round_ratios() {
+  paste -d ' ' <(tr ' ' '\n' <<<"$1" | grep .) <(tr ' ' '\n' <<<"$2" | grep .) | awk '{print $1 / $2}'
 }
 
-# The smallest and largest of the same per-round ratios, as "min–max".
+# The median of round_ratios. A round's runs follow each other within
+# seconds, so their ratio cancels what drifts over a run (the disk's flush
+# time moved by a third between rounds on this machine), which the ratio of
+# the two medians does not.
+median_ratio() { round_ratios "$1" "$2" | median; }
+
+# The smallest and largest of round_ratios, as "min–max".
 ratio_range() {
-  paste -d ' ' <(tr ' ' '\n' <<<"$1" | grep .) <(tr ' ' '\n' <<<"$2" | grep .) |
-    awk '{print $1 / $2}' | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.2f–%.2f", lo, hi}'
+  round_ratios "$1" "$2" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.2f–%.2f", lo, hi}'
 }
