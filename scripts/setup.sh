@@ -70,19 +70,20 @@ DENO="$ROOT/tools/node_modules/.bin/deno"
 DENO_VERSION=$(sed -n 's/.*"deno": "\(.*\)".*/\1/p' "$ROOT/tools/package.json")
 # Every tool pinned in tools/package.json, at its version: Deno;
 # playwright-core, which drives Debian's Chromium for the status page, the
-# Sentry SDK tests and the pipeline's smoke test; @sentry/browser, the SDK
-# those tests load; autocannon (the pipeline's load test) and postgres (its
-# traffic script's client).
+# Sentry SDK tests and the pipeline's smoke test; @sentry/browser,
+# @sentry/node and @sentry/deno, the SDKs those tests report through;
+# autocannon (the pipeline's load test) and postgres (its traffic script's
+# client).
 tools_current() {
   "$DENO" --version 2>/dev/null | grep -q "^deno $DENO_VERSION " || return 1
-  for tool in playwright-core @sentry/browser autocannon postgres; do
+  for tool in playwright-core @sentry/browser @sentry/node @sentry/deno autocannon postgres; do
     want=$(sed -n "s/.*\"$tool\": \"\(.*\)\".*/\1/p" "$ROOT/tools/package.json")
     have=$(sed -n 's/^  "version": "\(.*\)".*/\1/p' "$ROOT/tools/node_modules/$tool/package.json" 2>/dev/null)
     [ "$want" = "$have" ] || return 1
   done
 }
 if ! tools_current; then
-  log "installing the pinned tools (npm ci in tools/: Deno $DENO_VERSION, playwright-core, autocannon, postgres)"
+  log "installing the pinned tools (npm ci in tools/: Deno $DENO_VERSION, playwright-core, the Sentry SDKs, autocannon, postgres)"
   (cd "$ROOT/tools" && npm ci --no-audit --no-fund)
 fi
 # The real Python sentry-sdk and Bugsink, pinned in tools/requirements.txt,

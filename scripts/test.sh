@@ -16,7 +16,8 @@
 #      for Resend, Vercel and GitHub, health checks against sites the tests
 #      start (one over HTTPS), the status page in Debian's headless
 #      Chromium (playwright-core), and the real Sentry SDKs (Python
-#      sentry-sdk, @sentry/browser in Chromium) sending to the ingest function
+#      sentry-sdk, @sentry/node, @sentry/deno, @sentry/browser in Chromium)
+#      sending to the ingest function
 #   6. the pg-observe CLI against that cluster and a Vercel stand-in, and the
 #      quality-gate pipeline end to end (scripts/e2e-pipeline.sh: a good
 #      deploy promoted, a bad one rolled back on its own)

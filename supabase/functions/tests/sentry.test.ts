@@ -1,7 +1,9 @@
 // The Sentry SDK protocol end to end: the real Python sentry-sdk
-// (tools/.venv) and the real @sentry/browser in Debian's headless Chromium
-// (tools/sentry-browser.mjs) point their DSN at the ingest function, served
-// by real Deno running the real WASM against the real PostgreSQL.
+// (tools/.venv), the real @sentry/node under Node and @sentry/deno under Deno
+// (tools/sentry-node, tools/sentry-deno), and the real @sentry/browser in
+// Debian's headless Chromium (tools/sentry-browser.mjs) point their DSN at
+// the ingest function, served by real Deno running the real WASM against the
+// real PostgreSQL.
 import nodeAssert from "node:assert/strict";
 import postgres from "postgres";
 import { ALLOWED_ORIGIN, type Stack, startStack } from "./stack.ts";
@@ -25,10 +27,12 @@ function dsn(stack: Stack, key: string, path: string) {
   return `http://${key}@${url.host}${path}`;
 }
 
-async function python(scenario: string[], sentryDsn: string) {
-  const { code, stdout, stderr } = await new Deno.Command(`${ROOT}tools/.venv/bin/python`, {
-    args: ["shop.py", ...scenario],
-    cwd: HERE,
+/** Runs an application that reports through a real SDK; its last line of
+ * output is JSON. */
+async function app(command: string, args: string[], cwd: string, sentryDsn: string) {
+  const { code, stdout, stderr } = await new Deno.Command(command, {
+    args,
+    cwd,
     env: { SENTRY_DSN: sentryDsn },
     stdout: "piped",
     stderr: "piped",
@@ -36,6 +40,26 @@ async function python(scenario: string[], sentryDsn: string) {
   const lines = decoder.decode(stdout).trim().split("\n").filter(Boolean);
   return { code, stderr: decoder.decode(stderr), result: lines.length ? JSON.parse(lines.at(-1)!) : null };
 }
+
+const python = (scenario: string[], sentryDsn: string) =>
+  app(`${ROOT}tools/.venv/bin/python`, ["shop.py", ...scenario], HERE, sentryDsn);
+const node = (scenario: string[], sentryDsn: string) =>
+  app("node", [`${ROOT}tools/sentry-node/shop.mjs`, ...scenario], `${ROOT}tools`, sentryDsn);
+const deno = (scenario: string[], sentryDsn: string) =>
+  app(
+    `${ROOT}tools/node_modules/.bin/deno`,
+    [
+      "run",
+      "--node-modules-dir=manual",
+      "--allow-env",
+      "--allow-net",
+      "--allow-read",
+      "sentry-deno/shop.ts",
+      ...scenario,
+    ],
+    `${ROOT}tools`,
+    sentryDsn,
+  );
 
 test("the Python sentry-sdk: issues with the SDK's frames, scrubbed user and breadcrumbs, one issue with the text traceback", async () => {
   const stack = await startStack();
@@ -129,6 +153,162 @@ test("the Python sentry-sdk honours 429 and X-Sentry-Rate-Limits, a revoked key 
     const disabled = await post(rotated.public_key);
     assertEquals(disabled.status, 403);
     await disabled.body?.cancel();
+  } finally {
+    await stack.close();
+  }
+});
+
+/** The issues of `service` with their events, in title order. */
+async function issuesOf(db: postgres.Sql, service: string) {
+  return await db`
+    select i.id, i.title, i.culprit, i.level::text, i.exception_type, e.unhandled, e.release,
+           e.environment, e.user_ref, e.context, e.stack, e.writer_role
+      from observe.issues i join observe.events e on e.issue_id = i.id
+     where i.service = ${service} order by i.title collate "C"`;
+}
+
+/** What both JavaScript server SDKs must deliver: the caught, chained error
+ * as one issue with the SDK's frames and its cause in the event, a scrubbed
+ * user and breadcrumb, and the same error logged with its printed stack in
+ * the SDK's issue. */
+async function assertChargeIssue(
+  db: postgres.Sql,
+  service: string,
+  file: string,
+  order: number,
+  secrets: string[],
+  printedStack: string,
+) {
+  const issues = await issuesOf(db, service);
+  const charge = issues.find((i) => i.title.startsWith("PaymentError: charge failed"));
+  if (!charge) throw new Error(`no charge issue among ${JSON.stringify(issues.map((i) => i.title))}`);
+  assertEquals([charge.culprit, charge.level, charge.exception_type, charge.unhandled], [
+    `charge (${file})`,
+    "error",
+    "PaymentError",
+    false,
+  ]);
+  const chain = charge.context.sentry.exception;
+  assertEquals(
+    chain.map((e: { value: string }) => e.value),
+    [`card declined for order ${order}`, `charge failed for order ${order}`],
+    "the cause is kept in the event, oldest first as Sentry orders a chain",
+  );
+  assert(charge.stack.includes(file), charge.stack);
+  const stored = JSON.stringify(charge.context);
+  for (const secret of secrets) assert(!stored.includes(secret), `${secret} stored: ${stored}`);
+  assertEquals(charge.context.sentry.user.email, "[email]");
+  const crumb = charge.context.sentry.breadcrumbs.find((b: { category: string }) => b.category === "auth");
+  assert(crumb.message.includes("[email]") && crumb.message.includes("[Filtered]"), crumb.message);
+
+  const [logged] = await db`
+    select observe.log_error(${
+    printedStack.split("\n")[0]
+  }, service => ${service}, stack => ${printedStack}) as id`;
+  const [text] = await db`select issue_id from observe.events where id = ${logged.id}`;
+  assertEquals(String(text.issue_id), String(charge.id), "the printed stack joins the SDK's issue");
+  return issues;
+}
+
+/** A budget of 3 a minute: the SDK is answered 429 once and sends no more
+ * events (six and then 429 if the minute turned during the burst). */
+async function assertBurstBackOff(
+  db: postgres.Sql,
+  project: { project_id: string },
+  run: { code: number; stderr: string; result: { sent: { status: number; event: boolean }[] } },
+) {
+  assertEquals(run.code, 0, run.stderr);
+  const [counts] = await db`
+    select (select count(*) from observe.events e join observe.issues i on i.id = e.issue_id
+             where i.title like 'RangeError: burst event%')::int as stored,
+           (select coalesce(sum(events), 0) from observe.ingest_drops
+             where role = ${`project:${project.project_id}`})::int as refused`;
+  assert(counts.stored === 3 || counts.stored === 6, JSON.stringify(counts));
+  assertEquals(counts.refused, 1);
+  const events = run.result.sent.filter((s) => s.event).map((s) => s.status);
+  assertEquals(events, [...Array(counts.stored).fill(200), 429], JSON.stringify(run.result.sent));
+}
+
+test("@sentry/node: the SDK's frames and cause, a scrubbed user, the unhandled error, the printed stack in the same issue; 429 stops it", async () => {
+  const stack = await startStack();
+  try {
+    const project = await createProject(stack.db, "node-shop");
+    const run = await node(["errors"], dsn(stack, project.public_key, project.dsn_path));
+    assertEquals(run.code, 1, "the unhandled exception ends the process");
+    assert(run.result.sent.every((s: { status: number }) => s.status === 200), JSON.stringify(run.result));
+    const issues = await assertChargeIssue(
+      stack.db,
+      "node-shop",
+      "payments.mjs",
+      42,
+      ["carol@example.com", "hunter2"],
+      run.result.stack,
+    );
+    assertEquals(issues.map((i) => [i.title, i.culprit, i.level, i.unhandled]), [
+      // The Node SDK sends a message with a synthetic exception carrying
+      // the caller's frames: the title stays the message, the culprit is
+      // where it was logged.
+      ["Inventory cache stale for 120s", "errors (shop.mjs)", "warning", false],
+      ["PaymentError: charge failed for order 42", "charge (payments.mjs)", "error", false],
+      ["TypeError: inventory sync failed for warehouse 7", "Timeout.syncInventory (shop.mjs)", "fatal", true],
+    ]);
+    for (const issue of issues) {
+      assertEquals([issue.release, issue.environment, issue.user_ref, issue.writer_role], [
+        "node-shop@2.0.1",
+        "staging",
+        "user-7",
+        "observe_ingest",
+      ]);
+      assert(
+        issue.context.sentry.sdk.name.startsWith("sentry.javascript.node"),
+        issue.context.sentry.sdk.name,
+      );
+      assertEquals(issue.context.sentry.user.ip_address, "[Filtered]");
+    }
+
+    await stack.db`select observe.set_project_budget(${project.project_id}, events_per_minute => 3)`;
+    await stack.db`delete from observe.ingest_usage`;
+    await assertBurstBackOff(
+      stack.db,
+      project,
+      await node(["burst", "10"], dsn(stack, project.public_key, project.dsn_path)),
+    );
+  } finally {
+    await stack.close();
+  }
+});
+
+test("@sentry/deno: the SDK's frames and cause, a scrubbed user, the printed stack in the same issue; 429 stops it", async () => {
+  const stack = await startStack();
+  try {
+    const project = await createProject(stack.db, "deno-shop");
+    const run = await deno(["errors"], dsn(stack, project.public_key, project.dsn_path));
+    assertEquals(run.code, 0, run.stderr);
+    assert(run.result.sent.every((s: { status: number }) => s.status === 200), JSON.stringify(run.result));
+    const issues = await assertChargeIssue(
+      stack.db,
+      "deno-shop",
+      "payments.ts",
+      7,
+      ["dave@example.com", "hunter2"],
+      run.result.stack,
+    );
+    assertEquals(issues.map((i) => [i.title, i.culprit, i.level, i.user_ref]), [
+      ["Edge cache miss storm", null, "warning", "user-9"],
+      ["PaymentError: charge failed for order 7", "charge (payments.ts)", "error", "user-9"],
+    ]);
+    assert(
+      issues[1].context.sentry.sdk.name.startsWith("sentry.javascript.deno"),
+      issues[1].context.sentry.sdk.name,
+    );
+
+    await stack.db`select observe.set_project_budget(${project.project_id}, events_per_minute => 3)`;
+    await stack.db`delete from observe.ingest_usage`;
+    await assertBurstBackOff(
+      stack.db,
+      project,
+      await deno(["burst", "10"], dsn(stack, project.public_key, project.dsn_path)),
+    );
   } finally {
     await stack.close();
   }
