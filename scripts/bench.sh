@@ -217,7 +217,7 @@ $(cat "$LOG/alert_rules.md")
 
 ## 10. Sentry SDK protocol against Bugsink
 
-\`benches/sentry/bugsink.sh\` (EVENTS=${EVENTS:-10000}, CONCURRENCY=${CONCURRENCY:-8})
+\`benches/sentry/bugsink.sh\` (EVENTS=${EVENTS:-10000}, CONCURRENCY=${CONCURRENCY:-16})
 
 One stream of envelopes captured from the real Python \`sentry-sdk\`
 (\`benches/sentry/replay.py\`: gzipped, as the SDK sends them) is posted
