@@ -203,6 +203,60 @@ async fn a_division_by_zero_is_captured_with_its_statement() {
 }
 
 #[tokio::test]
+async fn a_failing_parallel_query_is_one_event_from_its_leader() {
+    let _serial = SERIAL.lock().await;
+    let db = preload_db().await;
+    // The workers scan, the leader only gathers: the division by zero is
+    // raised in a worker, and the leader raises it again.
+    db.client
+        .batch_execute(
+            "create table readings as select g from generate_series(1, 200000) g;
+             analyze readings;
+             set max_parallel_workers_per_gather = 2; set parallel_setup_cost = 0;
+             set parallel_tuple_cost = 0; set min_parallel_table_scan_size = 0;
+             set parallel_leader_participation = off;",
+        )
+        .await
+        .unwrap();
+    let query = "select count(*) from readings where 1 / (g - 150000) > 5";
+    let plan: Vec<String> = db
+        .client
+        .query(&format!("explain (costs off) {query}"), &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert!(
+        plan.iter().any(|line| line.contains("Gather")),
+        "not a parallel plan: {plan:?}"
+    );
+    assert_eq!(fails(&db.client, query).await, "22012");
+    // A later error of another kind, once stored, comes after everything the
+    // failing query's processes queued.
+    assert_eq!(fails(&db.client, "select 'x'::int").await, "22P02");
+    issue_of(&db, "invalid_text_representation").await;
+    let events: Vec<String> = db
+        .client
+        .query(
+            "select context->>'backend_type' from observe.events
+              where exception_type = 'division_by_zero'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(events, ["client backend"], "the worker's copy is not kept");
+    assert_eq!(
+        count(&db, "select count(*) from observe.issues where service = 'postgres' and exception_type = 'admin_shutdown'").await,
+        0,
+        "the workers the leader stopped are not failures"
+    );
+}
+
+#[tokio::test]
 async fn an_rls_denial_is_captured_as_the_role_that_met_it() {
     let _serial = SERIAL.lock().await;
     let db = preload_db().await;

@@ -12,6 +12,7 @@ use std::ffi::c_char;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use pg_observe_core::ring::RecordMeta;
+use pg_observe_core::server_error::echoes::{is_echo, Process};
 use pg_observe_core::server_error::record::{
     encode, encoded_len, kept, Field, Meta, FIELDS, KIND_SERVER_ERROR,
 };
@@ -66,6 +67,7 @@ fn record(error: &pg_sys::ErrorData) {
         || !settings::capture_server_errors()
         || error.elevel < settings::min_elevel()
         || settings::ignored(error.sqlerrcode)
+        || is_echo(process(), error.sqlerrcode)
     {
         return;
     }
@@ -119,6 +121,19 @@ fn record(error: &pg_sys::ErrorData) {
     shared.push(record_meta, len, |out| {
         encode(out, &meta, &fields, truncated)
     });
+}
+
+fn process() -> Process {
+    // SAFETY: plain reads of this process's globals.
+    unsafe {
+        if pg_sys::ParallelWorkerNumber >= 0 {
+            Process::ParallelWorker
+        } else if pg_sys::MyBackendType == pg_sys::BackendType::B_AUTOVAC_WORKER {
+            Process::AutovacuumWorker
+        } else {
+            Process::Other
+        }
+    }
 }
 
 /// The bytes of a C string, at most `max` of them, without reading past its

@@ -6,6 +6,7 @@
 //! and the PL/pgSQL frames, so two SQLSTATEs never share an issue and a
 //! constraint's violations share one whatever the key value.
 
+pub mod echoes;
 mod errcodes;
 pub mod record;
 pub mod sqlstates;
