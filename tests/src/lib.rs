@@ -97,6 +97,17 @@ impl TestDb {
             .get(0)
     }
 
+    /// The first column of every row of a query without parameters.
+    pub async fn column<T: tokio_postgres::types::FromSqlOwned>(&self, sql: &str) -> Vec<T> {
+        self.client
+            .query(sql, &[])
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {}", message(&e)))
+            .iter()
+            .map(|row| row.get(0))
+            .collect()
+    }
+
     /// Another superuser connection to the same database.
     pub async fn connect(&self) -> Client {
         connect(&self.url).await

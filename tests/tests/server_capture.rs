@@ -219,14 +219,7 @@ async fn a_failing_parallel_query_is_one_event_from_its_leader() {
         .await
         .unwrap();
     let query = "select count(*) from readings where 1 / (g - 150000) > 5";
-    let plan: Vec<String> = db
-        .client
-        .query(&format!("explain (costs off) {query}"), &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+    let plan: Vec<String> = db.column(&format!("explain (costs off) {query}")).await;
     assert!(
         plan.iter().any(|line| line.contains("Gather")),
         "not a parallel plan: {plan:?}"
@@ -237,17 +230,11 @@ async fn a_failing_parallel_query_is_one_event_from_its_leader() {
     assert_eq!(fails(&db.client, "select 'x'::int").await, "22P02");
     issue_of(&db, "invalid_text_representation").await;
     let events: Vec<String> = db
-        .client
-        .query(
+        .column(
             "select context->>'backend_type' from observe.events
               where exception_type = 'division_by_zero'",
-            &[],
         )
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+        .await;
     assert_eq!(events, ["client backend"], "the worker's copy is not kept");
     assert_eq!(
         count(&db, "select count(*) from observe.issues where service = 'postgres' and exception_type = 'admin_shutdown'").await,
