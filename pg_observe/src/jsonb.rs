@@ -23,6 +23,13 @@ use serde_json::{Map, Number, Value};
 /// A jsonb argument, detoasted but not converted.
 pub struct RawJsonb(NonNull<pg_sys::Jsonb>);
 
+impl RawJsonb {
+    /// The detoasted argument as a datum, valid for the call.
+    pub fn datum(&self) -> pg_sys::Datum {
+        pg_sys::Datum::from(self.0.as_ptr())
+    }
+}
+
 impl FromDatum for RawJsonb {
     unsafe fn from_polymorphic_datum(
         datum: pg_sys::Datum,

@@ -9,6 +9,7 @@ mod alerting;
 mod capture;
 mod deploy_safety;
 mod deploys;
+mod direct_insert;
 mod errors;
 mod grouping;
 mod health;

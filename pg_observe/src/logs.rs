@@ -5,6 +5,7 @@
 //! (ARCHITECTURE.md, "Storage and retention").
 
 use std::cell::OnceCell;
+use std::ffi::CString;
 
 use pg_observe_core::budget::Amounts;
 use pg_observe_core::event::Level;
@@ -14,13 +15,14 @@ use pg_observe_core::log_entry::{
     batch_len, field_read_bound, field_read_depth, is_known_field, not_a_batch, process_log,
     LogError, LogInput, ProcessedLog,
 };
-use pgrx::pg_sys::{PgBuiltInOids, PgOid};
+use pgrx::pg_sys::{self, PgBuiltInOids, PgOid};
 use pgrx::prelude::*;
 use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiResult};
 use pgrx::JsonB;
 use serde_json::{Map, Value};
 
 use crate::capture::{budgets, current_writer, spend_budget, CaptureError};
+use crate::direct_insert::{self, Column, Inserted, Value as RowValue};
 use crate::errors::{raise_capture_error, raise_log_error};
 use crate::jsonb::{Node, RawJsonb};
 use crate::settings;
@@ -59,6 +61,7 @@ fn log(
     line.service = service.map(str::to_owned);
     line.environment = environment.map(str::to_owned);
     line.request_id = request_id.map(str::to_owned);
+    let given_context = context.as_ref().map(RawJsonb::datum);
     if let Some(context) = context {
         let root = context.root();
         if !root.is_object() {
@@ -75,7 +78,7 @@ fn log(
             line.context = map;
         }
     }
-    store(vec![line], false);
+    store(vec![line], false, given_context);
 }
 
 /// Records a JSON array of log lines, all or nothing; returns how many.
@@ -110,7 +113,7 @@ fn log_batch(entries: Option<RawJsonb>) -> i32 {
     if let Some(error) = failed {
         raise_log_error(error);
     }
-    store(lines, true)
+    store(lines, true, None)
 }
 
 /// One element of a batch, read field by field with each field's bound, as
@@ -149,7 +152,9 @@ fn line_from_json(root: &Node<'_>) -> Result<LogInput, LogError> {
 /// Processes every line first (a bad one refuses the call, naming its index
 /// in a batch), then inserts them; an untrusted writer's lines spend its
 /// per-minute budgets, and lines beyond them are dropped and counted.
-fn store(lines: Vec<LogInput>, batch: bool) -> i32 {
+/// `given_context` is a single line's context as the caller's jsonb, stored
+/// as is when processing left it untouched (no second conversion).
+fn store(lines: Vec<LogInput>, batch: bool, given_context: Option<pg_sys::Datum>) -> i32 {
     if let Err(e) = crate::version::ensure_current() {
         raise_capture_error(e);
     }
@@ -178,31 +183,102 @@ fn store(lines: Vec<LogInput>, batch: bool) -> i32 {
         .collect::<Result<Vec<_>, _>>()
         .unwrap_or_else(|e| raise_log_error(e));
     let writer = current_writer();
+    let untrusted = writer.trust == Writer::Untrusted;
     // An untrusted writer's batch reads its budgets once and writes what it
     // took once (capture::budgets::in_batch).
     let stored = budgets::in_batch(|| {
+        let admitted = if untrusted {
+            Spi::connect_mut(|client| admit(client, &processed, &writer.name))?
+        } else {
+            processed.iter().collect()
+        };
+        // Straight into the day's partition; the INSERT only where the
+        // table is not as the extension made it (direct_insert.rs).
+        let declined: Vec<&ProcessedLog> = admitted
+            .into_iter()
+            .filter(|line| {
+                let given = given_context.filter(|_| line.context_as_given);
+                insert_directly(line, given, &writer.name) == Inserted::NotDirectly
+            })
+            .collect();
+        if declined.is_empty() && !crate::partitions::look_due() {
+            return Ok(());
+        }
         Spi::connect_mut(|client| -> SpiResult<()> {
-            for line in &processed {
-                if writer.trust == Writer::Untrusted {
-                    let wanted = Amounts {
-                        new_issues: 0,
-                        events: 1,
-                        bytes: stored_bytes(line),
-                    };
-                    if !spend_budget(client, &writer.name, wanted)? {
-                        continue;
-                    }
-                }
+            for line in declined {
                 insert(client, line, &writer.name)?;
             }
             crate::partitions::create_ahead_now_and_then(client)
         })
-    })
-    .and_then(|stored| stored);
+    });
     if let Err(e) = stored {
         raise_capture_error(CaptureError::Storage(e));
     }
     processed.len() as i32
+}
+
+/// The lines an untrusted writer's per-minute budgets admit; the others are
+/// dropped and counted.
+fn admit<'a>(
+    client: &mut SpiClient<'_>,
+    lines: &'a [ProcessedLog],
+    writer: &str,
+) -> SpiResult<Vec<&'a ProcessedLog>> {
+    let mut admitted = Vec::with_capacity(lines.len());
+    for line in lines {
+        let wanted = Amounts {
+            new_issues: 0,
+            events: 1,
+            bytes: stored_bytes(line),
+        };
+        if spend_budget(client, writer, wanted)? {
+            admitted.push(line);
+        }
+    }
+    Ok(admitted)
+}
+
+fn insert_directly(line: &ProcessedLog, context: Option<pg_sys::Datum>, writer: &str) -> Inserted {
+    let (Ok(level), Ok(writer)) = (CString::new(line.level.as_str()), CString::new(writer)) else {
+        return Inserted::NotDirectly;
+    };
+    let optional = |text: Option<&str>| text.map_or(RowValue::Null, text_value);
+    let flags: Vec<&str> = line.flags.iter().map(|f| f.as_str()).collect();
+    // SAFETY: reads the transaction's start time, what now() returns.
+    let now = unsafe { pg_sys::GetCurrentTransactionStartTimestamp() };
+    let row = [
+        column(
+            "logged_at",
+            RowValue::Datum(now.into(), pg_sys::TIMESTAMPTZOID),
+        ),
+        column("level", RowValue::Input(&level)),
+        column("service", text_value(&line.service)),
+        column("environment", optional(line.environment.as_deref())),
+        column("message", text_value(&line.message)),
+        column(
+            "context",
+            RowValue::Datum(
+                context.unwrap_or_else(|| datum(JsonB(line.context.clone()))),
+                pg_sys::JSONBOID,
+            ),
+        ),
+        column("request_id", optional(line.request_id.as_deref())),
+        column("flags", RowValue::Datum(datum(flags), pg_sys::TEXTARRAYOID)),
+        column("writer_role", RowValue::Input(&writer)),
+    ];
+    direct_insert::insert(c"observe", c"logs", &row)
+}
+
+fn text_value(text: &str) -> RowValue<'static> {
+    RowValue::Datum(datum(text), pg_sys::TEXTOID)
+}
+
+fn datum(value: impl IntoDatum) -> pg_sys::Datum {
+    value.into_datum().expect("a value that is not NULL")
+}
+
+fn column<'a>(name: &'static str, value: RowValue<'a>) -> Column<'a> {
+    Column { name, value }
 }
 
 fn insert(client: &mut SpiClient<'_>, line: &ProcessedLog, writer: &str) -> SpiResult<()> {

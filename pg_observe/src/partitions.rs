@@ -16,11 +16,18 @@ thread_local! {
     static LAST_LOOK: Cell<Option<Instant>> = const { Cell::new(None) };
 }
 
-pub fn create_ahead_now_and_then(client: &mut SpiClient<'_>) -> SpiResult<()> {
+/// Whether `create_ahead_now_and_then` would look now: a caller that has
+/// no SPI connection open otherwise opens one only then.
+pub fn look_due() -> bool {
     let now = Instant::now();
-    if LAST_LOOK.with(|last| last.get().is_some_and(|at| now - at < LOOK_EVERY)) {
+    !LAST_LOOK.with(|last| last.get().is_some_and(|at| now - at < LOOK_EVERY))
+}
+
+pub fn create_ahead_now_and_then(client: &mut SpiClient<'_>) -> SpiResult<()> {
+    if !look_due() {
         return Ok(());
     }
+    let now = Instant::now();
     LAST_LOOK.with(|last| last.set(Some(now)));
     client.update("select observe.create_partitions_ahead()", None, &[])?;
     Ok(())

@@ -394,3 +394,94 @@ async fn an_open_transaction_holds_the_rollup_back_and_its_lines_still_count() {
         "once, after the next rollup too"
     );
 }
+
+/// The partition (table name) each line of `service` is in, by message.
+async fn partitions_of(db: &TestDb, service: &str) -> Vec<(String, String)> {
+    db.client
+        .query(
+            "select message, tableoid::regclass::text from observe.logs
+              where service = $1 order by message",
+            &[&service],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_line_goes_to_its_days_partition_else_the_default_and_its_indexes_find_it() {
+    let db = TestDb::new().await;
+    let c = &db.client;
+    let today: String = db
+        .scalar("select 'observe.logs_p' || to_char(now() at time zone 'UTC', 'YYYYMMDD')")
+        .await;
+    // An index of the user's own on a plain column is kept up to date.
+    c.batch_execute(
+        "create index logs_service_idx on observe.logs (service);
+         select observe.log('in the day', service => 'routing');",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        partitions_of(&db, "routing").await,
+        [("in the day".to_owned(), today.clone())]
+    );
+    c.batch_execute(&format!(
+        "alter table observe.logs detach partition {today};
+         select observe.log('without a day', service => 'routing');"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        partitions_of(&db, "routing").await,
+        [(
+            "without a day".to_owned(),
+            "observe.logs_default".to_owned()
+        )]
+    );
+    c.batch_execute("set enable_seqscan = off; set enable_bitmapscan = off")
+        .await
+        .unwrap();
+    for (table, message) in [
+        (today.as_str(), "in the day"),
+        ("observe.logs_default", "without a day"),
+    ] {
+        let query = format!("select message from {table} where service = 'routing'");
+        let plan: Vec<String> = db.column(&format!("explain {query}")).await;
+        assert!(plan.iter().any(|l| l.contains("Index")), "{plan:?}");
+        assert_eq!(db.column::<String>(&query).await, [message], "{table}");
+    }
+}
+
+#[tokio::test]
+async fn a_table_changed_by_its_owner_gets_the_executors_insert() {
+    let db = TestDb::new().await;
+    let c = &db.client;
+    // A trigger, a column with a default, and a unique index: none of which
+    // the direct insert knows, all of which the INSERT honours.
+    c.batch_execute(
+        "create table public.seen (message text);
+         create function public.remember() returns trigger language plpgsql as
+           $$ begin insert into public.seen values (new.message); return new; end $$;
+         create trigger remember after insert on observe.logs
+           for each row execute function public.remember();
+         alter table observe.logs add column region text not null default 'eu-west-1';
+         create unique index logs_request_once on observe.logs (request_id, logged_at);
+         select observe.log('with a trigger', request_id => 'req-1');",
+    )
+    .await
+    .unwrap();
+    let seen: Vec<String> = db.column("select message from public.seen").await;
+    assert_eq!(seen, ["with a trigger"]);
+    let region: String = db
+        .scalar("select region from observe.logs where message = 'with a trigger'")
+        .await;
+    assert_eq!(region, "eu-west-1");
+    let twice = c
+        .batch_execute("begin; select observe.log('again', request_id => 'req-1'); select observe.log('again', request_id => 'req-1')")
+        .await
+        .expect_err("the unique index refuses the second line of the transaction");
+    assert_eq!(sqlstate(&twice), "23505", "{}", message(&twice));
+}

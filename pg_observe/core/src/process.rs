@@ -159,14 +159,16 @@ pub fn process(input: EventInput, pipeline: &Pipeline<'_>) -> Result<ProcessedEv
     }
 
     interrupt::check();
-    let (context, report) = bounded_json(input.context, input.read_cuts.context, limits, scrubber);
+    let (context, report, _) =
+        bounded_json(input.context, input.read_cuts.context, limits, scrubber);
     if report.truncated {
         flags.push(Flag::ContextTruncated);
     }
     if report.depth_limited {
         flags.push(Flag::ContextDepthLimited);
     }
-    let (request, report) = bounded_json(input.request, input.read_cuts.request, limits, scrubber);
+    let (request, report, _) =
+        bounded_json(input.request, input.read_cuts.request, limits, scrubber);
     if report.truncated || report.depth_limited {
         flags.push(Flag::RequestTruncated);
     }
@@ -268,26 +270,28 @@ pub(crate) fn refuse_scrubbed(
 /// Cut first (to a few times the limit), scrub, then apply the limit: the
 /// scrubber never sees more than the precut, however large the input, and a
 /// cut through a secret happens far beyond what is kept. `read` is what the
-/// caller's reader already cut.
+/// caller's reader already cut. Also says whether the value is still the
+/// caller's: nothing cut and nothing scrubbed.
 pub(crate) fn bounded_json(
     members: Map<String, Value>,
     read: JsonLimitReport,
     limits: &Limits,
     scrubber: &Scrubber,
-) -> (Value, JsonLimitReport) {
+) -> (Value, JsonLimitReport, bool) {
     let mut value = Value::Object(members);
     let precut = limit_json(
         &mut value,
         precut(limits.context_bytes),
         limits.context_depth,
     );
-    scrubber.scrub_json(&mut value);
+    let scrubbed = scrubber.scrub_json(&mut value);
     let last = limit_json(&mut value, limits.context_bytes, limits.context_depth);
     let report = JsonLimitReport {
         truncated: read.truncated || precut.truncated || last.truncated,
         depth_limited: read.depth_limited || precut.depth_limited || last.depth_limited,
     };
-    (value, report)
+    let as_given = scrubbed == 0 && report == JsonLimitReport::default();
+    (value, report, as_given)
 }
 
 pub(crate) struct BoundedText {

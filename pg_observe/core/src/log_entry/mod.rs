@@ -39,6 +39,9 @@ pub struct ProcessedLog {
     pub service: String,
     pub environment: Option<String>,
     pub context: Value,
+    /// The context is the caller's, neither cut nor scrubbed: a caller that
+    /// holds it in its stored form may store that instead.
+    pub context_as_given: bool,
     pub request_id: Option<String>,
     pub flags: Vec<Flag>,
 }
@@ -101,7 +104,8 @@ pub fn process_log(
     if message.truncated {
         flags.push(Flag::MessageTruncated);
     }
-    let (context, report) = bounded_json(input.context, input.context_cut, limits, scrubber);
+    let (context, report, context_as_given) =
+        bounded_json(input.context, input.context_cut, limits, scrubber);
     if report.truncated {
         flags.push(Flag::ContextTruncated);
     }
@@ -114,6 +118,7 @@ pub fn process_log(
         service,
         environment: input.environment,
         context,
+        context_as_given,
         request_id: input
             .request_id
             .map(|r| scrubber.scrub_text(&r).into_owned()),
@@ -144,6 +149,28 @@ mod tests {
         assert_eq!(line.environment, None);
         assert_eq!(line.context, json!({}));
         assert!(line.flags.is_empty());
+    }
+
+    #[test]
+    fn a_context_neither_cut_nor_scrubbed_is_as_given() {
+        let with = |context: Value, limits: &Limits| {
+            let mut input = LogInput::new("checkout");
+            input.context = context.as_object().unwrap().clone();
+            process_log(input, "default", &scrubber(), limits).unwrap()
+        };
+        let clean = json!({"order_id": 42, "items": [1, 2], "note": "fine"});
+        let line = with(clean.clone(), &Limits::default());
+        assert!(line.context_as_given);
+        assert_eq!(line.context, clean);
+        assert!(!with(json!({"password": "pw"}), &Limits::default()).context_as_given);
+        assert!(
+            !with(json!({"note": "mail bob@example.com"}), &Limits::default()).context_as_given
+        );
+        let small = Limits {
+            context_bytes: 16,
+            ..Limits::default()
+        };
+        assert!(!with(clean, &small).context_as_given);
     }
 
     #[test]
