@@ -82,7 +82,16 @@ pub fn insert(schema: &CStr, table: &CStr, row: &[Column<'_>]) -> Inserted {
         let inserted = match partition_of(parent, row) {
             Some(partition_oid) => {
                 let partition = pg_sys::table_open(partition_oid, lock);
-                let inserted = insert_into(partition, row);
+                // Taking the lock read any invalidation: a partition attached
+                // meanwhile may now take the row that the default partition
+                // would have (the executor rechecks the default partition's
+                // constraint for the same reason). Routed elsewhere now, the
+                // row is the executor's.
+                let inserted = if partition_of(parent, row) == Some(partition_oid) {
+                    insert_into(partition, row)
+                } else {
+                    Inserted::NotDirectly
+                };
                 pg_sys::table_close(partition, pg_sys::NoLock as pg_sys::LOCKMODE);
                 inserted
             }
