@@ -72,6 +72,11 @@ pub fn insert(schema: &CStr, table: &CStr, row: &[Column<'_>]) -> Inserted {
     // every pointer read checked against the relation it comes from; PostgreSQL
     // errors become Rust panics at each call (pgrx's FFI guard).
     unsafe {
+        // The executor refuses to write in a read-only transaction (and in
+        // parallel mode) with its own SQLSTATE; the heap would not.
+        if pg_sys::XactReadOnly || pg_sys::IsInParallelMode() {
+            return Inserted::NotDirectly;
+        }
         let namespace = pg_sys::get_namespace_oid(schema.as_ptr(), false);
         let parent_oid = pg_sys::get_relname_relid(table.as_ptr(), namespace);
         if parent_oid == pg_sys::InvalidOid {

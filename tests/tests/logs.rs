@@ -485,3 +485,16 @@ async fn a_table_changed_by_its_owner_gets_the_executors_insert() {
         .expect_err("the unique index refuses the second line of the transaction");
     assert_eq!(sqlstate(&twice), "23505", "{}", message(&twice));
 }
+
+#[tokio::test]
+async fn a_read_only_transaction_refuses_a_line_as_it_refuses_an_insert() {
+    let db = TestDb::new().await;
+    let refused = db
+        .client
+        .batch_execute("begin read only; select observe.log('while reading')")
+        .await
+        .expect_err("a read-only transaction writes nothing");
+    assert_eq!(sqlstate(&refused), "25006", "{}", message(&refused));
+    db.client.batch_execute("rollback").await.unwrap();
+    assert_eq!(stored(&db).await, 0);
+}
