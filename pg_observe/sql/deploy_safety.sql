@@ -127,6 +127,13 @@ declare
     loads bigint;
     p95 double precision;
     samples bigint;
+    -- Counts per minute cannot be split inside a minute, so a window counts
+    -- the minutes that end inside it: the minute a deploy went live in counts
+    -- after it, never before, and a window that is over counts nothing that
+    -- came after its end. An open window (until is now) also counts the
+    -- minute in progress.
+    lo constant timestamptz := date_trunc('minute', since);
+    hi constant timestamptz := case when until >= now() then until else date_trunc('minute', until) end;
 begin
     -- Minute counts are exact (kept for observe.retention's minute_rollups); an issue counts
     -- when its worst level is error or fatal.
@@ -134,7 +141,7 @@ begin
       from observe.event_counts c
       join observe.issue_groups g on g.id = c.issue_id
      where c.resolution = 'minute' and c.environment = env
-       and c.bucket >= since and c.bucket < until
+       and c.bucket >= lo and c.bucket < hi
        and g.level >= 'error'
        and (services is null or g.service = any (services));
 
@@ -151,7 +158,7 @@ begin
                     select rq.requests, rq.errors from observe.request_queue rq
                      where rq.environment = $1 and rq.at >= $2 and rq.at < $3
                        and ($4::text[] is null or rq.service = any ($4))) r
-        $q$ into requests, failed using env, since, until, services;
+        $q$ into requests, failed using env, lo, hi, services;
     end if;
 
     -- Page loads: each load reports every metric at most once, so the most
@@ -167,7 +174,7 @@ begin
        and (services is null or l.service = any (services));
 
     return jsonb_build_object(
-        'seconds', greatest(extract(epoch from until - since), 0),
+        'seconds', greatest(extract(epoch from hi - lo), 0),
         'error_events', errors, 'requests', requests, 'failed_requests', failed,
         'page_loads', loads, 'latency_p95_ms', p95, 'latency_samples', samples);
 end

@@ -5,7 +5,7 @@
 //! history, rollback targets, budgets and the Lighthouse import.
 //!
 //! Counts are placed in time the way capture stores them (rows of
-//! observe.issue_counts per minute), since capture itself stamps events
+//! observe.issue_counts per whole minute), since capture itself stamps events
 //! with the time they arrive; errors "now" go through observe.log_error.
 
 use pg_observe_tests::{message, sqlstate, TestDb};
@@ -53,13 +53,15 @@ async fn old_issue(db: &TestDb, title: &str) -> i64 {
     id
 }
 
-/// `events` error events of `issue` in each minute between `from_min` and
-/// `to_min` minutes ago (a row half a minute into each).
+/// `events` error events of `issue` in each of the minutes that end between
+/// `from_min` and `to_min` minutes ago (exclusive, inclusive): one row per
+/// whole minute, as capture counts them.
 async fn counts(db: &TestDb, issue: i64, from_min: i32, to_min: i32, events: i64) {
     db.client
         .execute(
             "insert into observe.issue_counts (issue_id, resolution, bucket, environment, release, events, last_seen)
-             select $1, 'minute', now() - make_interval(mins => m) - interval '30 seconds', 'production', '', $4, now()
+             select $1, 'minute', date_trunc('minute', now() - make_interval(mins => m)) - interval '1 minute',
+                    'production', '', $4, now()
                from generate_series($3, $2 - 1) m",
             &[&issue, &from_min, &to_min, &events],
         )
@@ -194,6 +196,52 @@ async fn clearly_broken_deploy_fails_early_and_alerts_once_through_the_outbox() 
         .scalar("select to_jsonb(s) from observe.deploy_status s where deployment_id = 'dpl_bad'")
         .await;
     assert_eq!(stored["verdict"], "fail");
+}
+
+/// Counts per minute cannot be split, so each minute belongs to the window it
+/// ends in: errors in the minute a deploy went live count after it, and a
+/// window that is over counts nothing from the minute it ended in.
+#[tokio::test]
+async fn a_minute_of_counts_belongs_to_the_window_it_ends_in() {
+    let db = TestDb::new().await;
+    let issue = old_issue(&db, "Timeout talking to Stripe").await;
+    deploy(&db, "dpl_edge", 16.0).await;
+    db.client
+        .batch_execute(&format!(
+            "insert into observe.issue_counts (issue_id, resolution, bucket, environment, release, events, last_seen)
+             values ({issue}, 'minute', date_trunc('minute', now() - interval '16 minutes'), 'production', '', 3, now()),
+                    ({issue}, 'minute', date_trunc('minute', now() - interval '1 minute'), 'production', '', 5, now()),
+                    ({issue}, 'minute', date_trunc('minute', now() - interval '17 minutes'), 'production', '', 7, now())"
+        ))
+        .await
+        .unwrap();
+    let v = verify(&db, "dpl_edge", "15 minutes").await;
+    assert_eq!(v["metrics"]["complete"], true, "{v:#}");
+    assert_eq!(v["metrics"]["after"]["error_events"], 3, "{v:#}");
+    assert_eq!(v["metrics"]["before"]["error_events"], 7, "{v:#}");
+    assert_eq!(
+        v["metrics"]["after"]["seconds"].as_f64(),
+        Some(900.0),
+        "{v:#}"
+    );
+    assert_eq!(
+        v["metrics"]["before"]["seconds"].as_f64(),
+        Some(900.0),
+        "{v:#}"
+    );
+
+    // Open, the window also counts the minute in progress.
+    db.client
+        .execute(
+            "select observe.log_error('Timeout talking to Stripe', environment => 'production',
+                                      service => 'web')",
+            &[],
+        )
+        .await
+        .unwrap();
+    let v = verify(&db, "dpl_edge", "20 minutes").await;
+    assert_eq!(v["metrics"]["complete"], false, "{v:#}");
+    assert_eq!(v["metrics"]["after"]["error_events"], 3 + 5 + 1, "{v:#}");
 }
 
 #[tokio::test]
