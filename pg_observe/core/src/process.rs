@@ -258,7 +258,7 @@ pub(crate) fn refuse_scrubbed(
     value: &str,
     scrubber: &Scrubber,
 ) -> Result<(), EventError> {
-    if matches!(scrubber.scrub_text(value), Cow::Owned(_)) {
+    if !scrubber.is_clean_name(value) {
         return Err(EventError::Invalid {
             field: field.to_owned(),
             problem: "must not contain an e-mail address, credential or token".to_owned(),

@@ -2,7 +2,6 @@
 //! recursion: context comes from applications, and a deeply nested value
 //! must not overflow the Postgres backend's stack before size limits apply.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde_json::{Map, Value};
@@ -57,10 +56,7 @@ fn filter(value: &mut Value) -> bool {
 /// are scrubbed like text. Two keys that scrub to the same marker must both
 /// survive, so later ones get a `#2`, `#3` … suffix (in order, hence stable).
 fn scrub_keys(scrubber: &Scrubber, members: &mut Map<String, Value>) -> usize {
-    if members
-        .keys()
-        .all(|key| matches!(scrubber.scrub_text(key), Cow::Borrowed(_)))
-    {
+    if members.keys().all(|key| scrubber.is_clean_name(key)) {
         return 0;
     }
     let mut renamed = 0;

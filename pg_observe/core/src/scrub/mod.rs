@@ -24,8 +24,9 @@
 //!
 //! Every rule is linear in the text, and long keys are judged by their last
 //! `keys::MAX_EXAMINED_KEY_BYTES` bytes, so hostile input costs time in
-//! proportion to its size. Each rule pass, match and JSON node calls
-//! `interrupt::check()`, so a statement timeout can stop a long scrub.
+//! proportion to its size. Each match, each JSON node and each rule pass over
+//! a text of `CHECKED_FROM_BYTES` or more calls `interrupt::check()`, so a
+//! statement timeout can stop a long scrub.
 
 mod cards;
 mod ip;
@@ -38,6 +39,8 @@ mod splice;
 mod tokens;
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashSet;
 
 use regex::Regex;
 
@@ -129,7 +132,15 @@ pub struct Scrubber {
     keys: KeyMatcher,
     extra_patterns: Vec<Regex>,
     scrub_ip_addresses: bool,
+    /// Names already found clean (`is_clean_name`).
+    clean_names: RefCell<HashSet<String>>,
 }
+
+/// Names longer than this are scrubbed every time: names that recur are short.
+const REMEMBERED_NAME_BYTES: usize = 64;
+/// Names remembered at most; the set starts over when full, so a caller
+/// inventing names cannot grow it.
+const REMEMBERED_NAMES: usize = 1024;
 
 impl Scrubber {
     pub fn new(config: &ScrubConfig) -> Result<Self, ScrubConfigError> {
@@ -147,7 +158,26 @@ impl Scrubber {
             keys: KeyMatcher::new(&config.extra_keys)?,
             extra_patterns,
             scrub_ip_addresses: config.scrub_ip_addresses,
+            clean_names: RefCell::default(),
         })
+    }
+
+    /// Whether `scrub_text` leaves `name` as it is, for names that recur
+    /// call after call (services, environments, JSON keys): a short one
+    /// found clean is remembered, and scrubbed only once.
+    pub fn is_clean_name(&self, name: &str) -> bool {
+        if self.clean_names.borrow().contains(name) {
+            return true;
+        }
+        let clean = matches!(self.scrub_text(name), Cow::Borrowed(_));
+        if clean && name.len() <= REMEMBERED_NAME_BYTES {
+            let mut names = self.clean_names.borrow_mut();
+            if names.len() >= REMEMBERED_NAMES {
+                names.clear();
+            }
+            names.insert(name.to_owned());
+        }
+        clean
     }
 
     /// Word-based: `authToken` and `x-api-key` are sensitive, `author` and
@@ -218,8 +248,14 @@ fn owned(text: Cow<'_, str>) -> Option<String> {
     }
 }
 
+/// Every rule together takes microseconds over a shorter text, which is most
+/// of them (names, keys, identifiers): not worth a check between rules.
+const CHECKED_FROM_BYTES: usize = 4096;
+
 fn apply(text: &mut Cow<'_, str>, rule: impl FnOnce(&str, &mut Edits)) {
-    interrupt::check();
+    if text.len() >= CHECKED_FROM_BYTES {
+        interrupt::check();
+    }
     let mut edits = Edits::default();
     rule(text, &mut edits);
     if let Some(scrubbed) = edits.apply(text) {
@@ -242,6 +278,40 @@ mod tests {
             ..ScrubConfig::default()
         })
         .unwrap()
+    }
+
+    #[test]
+    fn a_name_is_clean_when_scrubbing_keeps_it_however_often_asked() {
+        let scrubber = Scrubber::default();
+        for _ in 0..3 {
+            for name in [
+                "billing",
+                "production",
+                "order_id",
+                "x".repeat(100).as_str(),
+            ] {
+                assert!(scrubber.is_clean_name(name), "{name}");
+            }
+            for name in [
+                "jane@example.com",
+                "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+                "token=abc",
+            ] {
+                assert!(!scrubber.is_clean_name(name), "{name}");
+            }
+        }
+        // Invented names cannot grow what is remembered without bound.
+        for n in 0..3 * REMEMBERED_NAMES {
+            assert!(scrubber.is_clean_name(&format!("name{n}")));
+        }
+        assert!(scrubber.clean_names.borrow().len() <= REMEMBERED_NAMES);
+        // Each configuration remembers for itself.
+        let strict = Scrubber::new(&ScrubConfig {
+            extra_patterns: vec!["^billing$".into()],
+            ..ScrubConfig::default()
+        })
+        .unwrap();
+        assert!(!strict.is_clean_name("billing"));
     }
 
     #[test]
