@@ -11,7 +11,9 @@
 use std::ffi::CStr;
 use std::ptr::NonNull;
 
-use pg_observe_core::limits::{JsonLimitReport, DEPTH_MARKER};
+use pg_observe_core::as_given::{self, Item};
+use pg_observe_core::limits::{read_cost, JsonLimitReport, Limits, DEPTH_MARKER};
+use pg_observe_core::scrub::Scrubber;
 use pgrx::callconv::{Arg, ArgAbi};
 use pgrx::pg_sys;
 use pgrx::pgrx_sql_entity_graph::metadata::{
@@ -173,6 +175,18 @@ impl<'a> Node<'a> {
         }
     }
 
+    /// Whether reading this object and processing it would keep it exactly
+    /// as it is (`pg_observe_core::as_given`): then it can be stored as the
+    /// caller's datum without being converted at all.
+    pub fn is_as_given(&self, limits: &Limits, scrubber: &Scrubber) -> bool {
+        match self {
+            Node::Container(container, _) if is_object(*container) => {
+                as_given::is_as_given(&Binary(*container), limits, scrubber)
+            }
+            _ => false,
+        }
+    }
+
     /// The value as serde JSON, at most about `max_bytes` of it when
     /// serialized and `max_depth` levels deep (the root is level 1).
     pub fn bounded(&self, max_bytes: usize, max_depth: usize) -> Bounded {
@@ -215,7 +229,7 @@ impl Reader {
             return self.scalar(scalar);
         }
         let object = is_object(container);
-        self.spend(2);
+        self.spend(read_cost::CONTAINER);
         let mut members = Map::new();
         let mut items = Vec::new();
         let mut key = None;
@@ -224,7 +238,7 @@ impl Reader {
             match token {
                 pg_sys::JsonbIteratorToken::WJB_KEY => {
                     let name = string(value);
-                    if !self.spend(name.len() + 4) {
+                    if !self.spend(read_cost::key(name.len())) {
                         return false;
                     }
                     key = Some(name);
@@ -241,7 +255,7 @@ impl Reader {
                     if object {
                         members.insert(key.take().unwrap_or_default(), member);
                     } else {
-                        self.spend(1);
+                        self.spend(read_cost::ELEMENT);
                         items.push(member);
                     }
                 }
@@ -260,7 +274,7 @@ impl Reader {
     fn scalar(&mut self, value: Value) -> Value {
         match value {
             Value::String(mut text) => {
-                let room = self.budget.saturating_sub(2);
+                let room = self.budget.saturating_sub(read_cost::string(0));
                 if text.len() > room {
                     let mut cut = room;
                     while !text.is_char_boundary(cut) {
@@ -269,11 +283,11 @@ impl Reader {
                     text.truncate(cut);
                     self.report.truncated = true;
                 }
-                self.spend(text.len() + 2);
+                self.spend(read_cost::string(text.len()));
                 Value::String(text)
             }
             other => {
-                self.spend(8);
+                self.spend(read_cost::SCALAR);
                 other
             }
         }
@@ -290,6 +304,70 @@ impl Reader {
         self.budget -= bytes;
         true
     }
+}
+
+/// A container walked in place, for `as_given`.
+struct Binary(NonNull<pg_sys::JsonbContainer>);
+
+impl as_given::Container for Binary {
+    fn is_array(&self) -> bool {
+        !is_object(self.0) && !is_scalar(self.0)
+    }
+
+    fn count(&self) -> usize {
+        (header(self.0) & pg_sys::JB_CMASK) as usize
+    }
+
+    fn visit(&self, mut visit: impl FnMut(Option<&str>, Item<'_, Self>) -> bool) -> bool {
+        let mut complete = true;
+        let mut key: Option<&str> = None;
+        walk(self.0, |token, value| {
+            let going = match token {
+                pg_sys::JsonbIteratorToken::WJB_KEY => match text(value) {
+                    Some(name) => {
+                        key = Some(name);
+                        true
+                    }
+                    None => false,
+                },
+                pg_sys::JsonbIteratorToken::WJB_VALUE | pg_sys::JsonbIteratorToken::WJB_ELEM => {
+                    item(value).is_some_and(|item| visit(key.take(), item))
+                }
+                _ => true,
+            };
+            complete &= going;
+            going
+        });
+        complete
+    }
+}
+
+/// A member or element as `as_given` takes it; None for text that is not UTF-8.
+fn item<'v>(value: &pg_sys::JsonbValue) -> Option<Item<'v, Binary>> {
+    Some(match value.type_ {
+        pg_sys::jbvType::jbvBinary => {
+            // SAFETY: a binary value points at a nested container of the same datum.
+            Item::Container(Binary(NonNull::new(unsafe { value.val.binary.data })?))
+        }
+        pg_sys::jbvType::jbvString => Item::Text(text(value)?),
+        // SAFETY: the tag says the union holds a boolean.
+        pg_sys::jbvType::jbvBool => Item::Bool(unsafe { value.val.boolean }),
+        pg_sys::jbvType::jbvNumeric => Item::Number,
+        _ => Item::Null,
+    })
+}
+
+/// A jbvString's bytes in place, if they are UTF-8.
+fn text<'v>(value: &pg_sys::JsonbValue) -> Option<&'v str> {
+    // SAFETY: a jbvString points at `len` bytes inside the datum, which
+    // outlives the walk.
+    let bytes = unsafe {
+        std::slice::from_raw_parts(
+            value.val.string.val.cast::<u8>(),
+            value.val.string.len.max(0) as usize,
+        )
+    };
+    std::str::from_utf8(bytes).ok()
 }
 
 /// Iterates a container's direct members (nested containers come back as

@@ -6,6 +6,7 @@
 
 use std::cell::OnceCell;
 use std::ffi::CString;
+use std::rc::Rc;
 
 use pg_observe_core::budget::Amounts;
 use pg_observe_core::event::Level;
@@ -15,13 +16,15 @@ use pg_observe_core::log_entry::{
     batch_len, field_read_bound, field_read_depth, is_known_field, not_a_batch, process_log,
     LogError, LogInput, ProcessedLog,
 };
+use pg_observe_core::scrub::Scrubber;
+use pgrx::datum::DatumWithOid;
 use pgrx::pg_sys::{self, PgBuiltInOids, PgOid};
 use pgrx::prelude::*;
 use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiResult};
 use pgrx::JsonB;
 use serde_json::{Map, Value};
 
-use crate::capture::{budgets, current_writer, spend_budget, CaptureError};
+use crate::capture::{budgets, current_writer, spend_budget, CaptureError, WriterRole};
 use crate::direct_insert::{self, Column, Inserted, Value as RowValue};
 use crate::errors::{raise_capture_error, raise_log_error};
 use crate::jsonb::{Node, RawJsonb};
@@ -61,6 +64,8 @@ fn log(
     line.service = service.map(str::to_owned);
     line.environment = environment.map(str::to_owned);
     line.request_id = request_id.map(str::to_owned);
+    let writer = current_writer();
+    let scrubber = scrubber();
     let given_context = context.as_ref().map(RawJsonb::datum);
     if let Some(context) = context {
         let root = context.root();
@@ -72,13 +77,19 @@ fn log(
             });
         }
         let limits = settings::limits();
-        let read = root.bounded(precut(limits.context_bytes), limits.context_depth);
-        line.context_cut = read.report;
-        if let Value::Object(map) = read.value {
-            line.context = map;
+        // A context processing would keep is not converted at all: the line
+        // carries none and stores the caller's datum (context_as_given). Not
+        // for an untrusted writer, whose line is charged by its converted size.
+        let kept = writer.trust == Writer::Trusted && root.is_as_given(&limits, &scrubber);
+        if !kept {
+            let read = root.bounded(precut(limits.context_bytes), limits.context_depth);
+            line.context_cut = read.report;
+            if let Value::Object(map) = read.value {
+                line.context = map;
+            }
         }
     }
-    store(vec![line], false, given_context);
+    store(vec![line], false, given_context, &writer, &scrubber);
 }
 
 /// Records a JSON array of log lines, all or nothing; returns how many.
@@ -113,7 +124,7 @@ fn log_batch(entries: Option<RawJsonb>) -> i32 {
     if let Some(error) = failed {
         raise_log_error(error);
     }
-    store(lines, true, None)
+    store(lines, true, None, &current_writer(), &scrubber())
 }
 
 /// One element of a batch, read field by field with each field's bound, as
@@ -154,11 +165,16 @@ fn line_from_json(root: &Node<'_>) -> Result<LogInput, LogError> {
 /// per-minute budgets, and lines beyond them are dropped and counted.
 /// `given_context` is a single line's context as the caller's jsonb, stored
 /// as is when processing left it untouched (no second conversion).
-fn store(lines: Vec<LogInput>, batch: bool, given_context: Option<pg_sys::Datum>) -> i32 {
+fn store(
+    lines: Vec<LogInput>,
+    batch: bool,
+    given_context: Option<pg_sys::Datum>,
+    writer: &WriterRole,
+    scrubber: &Scrubber,
+) -> i32 {
     if let Err(e) = crate::version::ensure_current() {
         raise_capture_error(e);
     }
-    let scrubber = settings::scrubber().unwrap_or_else(|e| raise_capture_error(e.into()));
     let limits = settings::limits();
     let service = settings::default_service();
     let environment = settings::default_environment();
@@ -169,7 +185,7 @@ fn store(lines: Vec<LogInput>, batch: bool, given_context: Option<pg_sys::Datum>
             if line.environment.is_none() {
                 line.environment.clone_from(&environment);
             }
-            process_log(line, &service, &scrubber, &limits).map_err(|source| {
+            process_log(line, &service, scrubber, &limits).map_err(|source| {
                 if batch {
                     LogError::InBatch {
                         index,
@@ -182,7 +198,6 @@ fn store(lines: Vec<LogInput>, batch: bool, given_context: Option<pg_sys::Datum>
         })
         .collect::<Result<Vec<_>, _>>()
         .unwrap_or_else(|e| raise_log_error(e));
-    let writer = current_writer();
     let untrusted = writer.trust == Writer::Untrusted;
     // An untrusted writer's batch reads its budgets once and writes what it
     // took once (capture::budgets::in_batch).
@@ -194,11 +209,11 @@ fn store(lines: Vec<LogInput>, batch: bool, given_context: Option<pg_sys::Datum>
         };
         // Straight into the day's partition; the INSERT only where the
         // table is not as the extension made it (direct_insert.rs).
+        let given = |line: &ProcessedLog| given_context.filter(|_| line.context_as_given);
         let declined: Vec<&ProcessedLog> = admitted
             .into_iter()
             .filter(|line| {
-                let given = given_context.filter(|_| line.context_as_given);
-                insert_directly(line, given, &writer.name) == Inserted::NotDirectly
+                insert_directly(line, given(line), &writer.name) == Inserted::NotDirectly
             })
             .collect();
         if declined.is_empty() && !crate::partitions::look_due() {
@@ -206,7 +221,7 @@ fn store(lines: Vec<LogInput>, batch: bool, given_context: Option<pg_sys::Datum>
         }
         Spi::connect_mut(|client| -> SpiResult<()> {
             for line in declined {
-                insert(client, line, &writer.name)?;
+                insert(client, line, given(line), &writer.name)?;
             }
             crate::partitions::create_ahead_now_and_then(client)
         })
@@ -243,7 +258,12 @@ fn insert_directly(line: &ProcessedLog, context: Option<pg_sys::Datum>, writer: 
         return Inserted::NotDirectly;
     };
     let optional = |text: Option<&str>| text.map_or(RowValue::Null, text_value);
-    let flags: Vec<&str> = line.flags.iter().map(|f| f.as_str()).collect();
+    let flags = if line.flags.is_empty() {
+        // SAFETY: an empty text[] in the current memory context.
+        pg_sys::Datum::from(unsafe { pg_sys::construct_empty_array(pg_sys::TEXTOID) })
+    } else {
+        datum(line.flags.iter().map(|f| f.as_str()).collect::<Vec<_>>())
+    };
     // SAFETY: reads the transaction's start time, what now() returns.
     let now = unsafe { pg_sys::GetCurrentTransactionStartTimestamp() };
     let row = [
@@ -263,7 +283,7 @@ fn insert_directly(line: &ProcessedLog, context: Option<pg_sys::Datum>, writer: 
             ),
         ),
         column("request_id", optional(line.request_id.as_deref())),
-        column("flags", RowValue::Datum(datum(flags), pg_sys::TEXTARRAYOID)),
+        column("flags", RowValue::Datum(flags, pg_sys::TEXTARRAYOID)),
         column("writer_role", RowValue::Input(&writer)),
     ];
     direct_insert::insert(c"observe", c"logs", &row)
@@ -281,14 +301,24 @@ fn column<'a>(name: &'static str, value: RowValue<'a>) -> Column<'a> {
     Column { name, value }
 }
 
-fn insert(client: &mut SpiClient<'_>, line: &ProcessedLog, writer: &str) -> SpiResult<()> {
+fn insert(
+    client: &mut SpiClient<'_>,
+    line: &ProcessedLog,
+    context: Option<pg_sys::Datum>,
+    writer: &str,
+) -> SpiResult<()> {
     let flags: Vec<&str> = line.flags.iter().map(|f| f.as_str()).collect();
+    let context = match context {
+        // SAFETY: the caller's jsonb datum, valid for the call.
+        Some(given) => unsafe { DatumWithOid::new(given, pg_sys::JSONBOID) },
+        None => JsonB(line.context.clone()).into(),
+    };
     let args = [
         line.level.as_str().into(),
         line.service.as_str().into(),
         line.environment.as_deref().into(),
         line.message.as_str().into(),
-        JsonB(line.context.clone()).into(),
+        context,
         line.request_id.as_deref().into(),
         flags.into(),
         writer.into(),
@@ -314,6 +344,10 @@ fn insert(client: &mut SpiClient<'_>, line: &ProcessedLog, writer: &str) -> SpiR
         let plan = cell.get().expect("the plan was just prepared");
         client.update(plan, None, &args).map(drop)
     })
+}
+
+fn scrubber() -> Rc<Scrubber> {
+    settings::scrubber().unwrap_or_else(|e| raise_capture_error(e.into()))
 }
 
 /// What a line costs an untrusted writer's byte budget.

@@ -274,6 +274,42 @@ async fn an_untrusted_writer_logs_within_its_budget() {
     assert_eq!(used, 2);
 }
 
+/// A session keeps its writer's trust between lines (capture/writer.rs), but
+/// a change made elsewhere applies from the writer's next transaction.
+#[tokio::test]
+async fn a_change_of_trust_applies_to_the_writers_next_line() {
+    let db = TestDb::new().await;
+    let app = db.connect_as("logs_turncoat").await;
+    let trust =
+        |trusted: bool| format!("select observe.set_writer_trust('logs_turncoat', {trusted})");
+    db.client
+        .batch_execute(
+            "grant observe_writer to logs_turncoat;
+             select observe.set_writer_trust('logs_turncoat', true);
+             select observe.set_ingest_budget('logs_turncoat', events_per_minute => 1);",
+        )
+        .await
+        .unwrap();
+    let log = |message: &'static str| {
+        let app = &app;
+        async move {
+            app.execute("select observe.log($1)", &[&message])
+                .await
+                .unwrap()
+        }
+    };
+    log("trusted 1").await;
+    log("trusted 2").await;
+    assert_eq!(stored(&db).await, 2, "no budget for a trusted writer");
+    db.client.batch_execute(&trust(false)).await.unwrap();
+    log("untrusted 1").await;
+    log("untrusted 2").await;
+    assert_eq!(stored(&db).await, 3, "one line a minute once untrusted");
+    db.client.batch_execute(&trust(true)).await.unwrap();
+    log("trusted again").await;
+    assert_eq!(stored(&db).await, 4, "trusted again");
+}
+
 /// Per-minute counts of log lines from `since` on, as the evaluator reads them.
 const COUNTS_SINCE: &str = "select coalesce(sum(events), 0)::bigint
                               from observe.log_counts_since(now() - interval '3 hours')";
@@ -469,21 +505,53 @@ async fn a_table_changed_by_its_owner_gets_the_executors_insert() {
            for each row execute function public.remember();
          alter table observe.logs add column region text not null default 'eu-west-1';
          create unique index logs_request_once on observe.logs (request_id, logged_at);
-         select observe.log('with a trigger', request_id => 'req-1');",
+         select observe.log('with a trigger', request_id => 'req-1',
+                            context => '{\"order_id\": 42, \"paid\": true}');",
     )
     .await
     .unwrap();
     let seen: Vec<String> = db.column("select message from public.seen").await;
     assert_eq!(seen, ["with a trigger"]);
-    let region: String = db
-        .scalar("select region from observe.logs where message = 'with a trigger'")
-        .await;
+    let (region, context): (String, Value) = {
+        let row = c
+            .query_one(
+                "select region, context from observe.logs where message = 'with a trigger'",
+                &[],
+            )
+            .await
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
     assert_eq!(region, "eu-west-1");
+    assert_eq!(context, serde_json::json!({"order_id": 42, "paid": true}));
     let twice = c
         .batch_execute("begin; select observe.log('again', request_id => 'req-1'); select observe.log('again', request_id => 'req-1')")
         .await
         .expect_err("the unique index refuses the second line of the transaction");
     assert_eq!(sqlstate(&twice), "23505", "{}", message(&twice));
+}
+
+/// The direct insert keeps the enum values it has read (direct_insert.rs);
+/// a label renamed since is read afresh, and refused as an INSERT refuses it.
+#[tokio::test]
+async fn a_renamed_level_is_read_afresh() {
+    let db = TestDb::new().await;
+    let c = &db.client;
+    c.batch_execute("select observe.log('before', 'warning')")
+        .await
+        .unwrap();
+    c.batch_execute("alter type observe.level rename value 'warning' to 'warn'")
+        .await
+        .unwrap();
+    let refused = c
+        .batch_execute("select observe.log('after', 'warning')")
+        .await
+        .expect_err("no label 'warning' any more");
+    assert_eq!(sqlstate(&refused), "22P02", "{}", message(&refused));
+    let levels: Vec<String> = db
+        .column("select level::text from observe.logs order by message")
+        .await;
+    assert_eq!(levels, ["warn"]);
 }
 
 #[tokio::test]
@@ -497,4 +565,90 @@ async fn a_read_only_transaction_refuses_a_line_as_it_refuses_an_insert() {
     assert_eq!(sqlstate(&refused), "25006", "{}", message(&refused));
     db.client.batch_execute("rollback").await.unwrap();
     assert_eq!(stored(&db).await, 0);
+}
+
+/// `observe.log` stores a context that processing would keep without
+/// converting it (pg_observe_core::as_given); `observe.log_batch` always
+/// converts. Both must store the same thing for every context, at and
+/// around each limit.
+#[tokio::test]
+async fn a_context_is_stored_as_log_batch_would_store_it() {
+    let db = TestDb::new().await;
+    let c = &db.client;
+    c.batch_execute("set observe.max_context_bytes = 256; set observe.max_context_depth = 2")
+        .await
+        .unwrap();
+    // `{"s":"…"}` is 8 bytes around the string.
+    let sized = |n: usize| serde_json::json!({ "s": "x".repeat(n) }).to_string();
+    let contexts = [
+        "{}".to_owned(),
+        r#"{"order_id": 42, "items": 3, "total": 19.99, "paid": true, "coupon": null}"#.to_owned(),
+        sized(248),
+        sized(249),
+        format!(r#"{{"n": 1, "s": "{}"}}"#, "x".repeat(230)),
+        r#"{"a": {"b": 1}}"#.to_owned(),
+        r#"{"a": {"b": {"c": 1}}}"#.to_owned(),
+        r#"{"password": "[Filtered]", "token": null}"#.to_owned(),
+        r#"{"password": "hunter2", "apiKey": {"id": 1}}"#.to_owned(),
+        r#"{"jane@example.com": "x", "note": "mail bob@example.org"}"#.to_owned(),
+        r#"{"auth": "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlLXNpZw"}"#.to_owned(),
+        r#"{"q": "\"quoted\" \\ \n \u0001 é ✓"}"#.to_owned(),
+        format!(r#"{{"ns": [{}]}}"#, vec!["1"; 120].join(",")),
+    ];
+    for (i, context) in contexts.iter().enumerate() {
+        c.execute(
+            "select observe.log('single ' || $1::text, context => $2::text::jsonb)",
+            &[&i.to_string(), context],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{context}: {}", message(&e)));
+        c.execute(
+            "select observe.log_batch(jsonb_build_array(jsonb_build_object(
+                 'message', 'batch ' || $1::text, 'context', $2::text::jsonb)))",
+            &[&i.to_string(), context],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{context}: {}", message(&e)));
+    }
+    let rows = c
+        .query(
+            "select s.message, s.context::text, s.flags, b.context::text, b.flags
+               from observe.logs s
+               join observe.logs b on b.message = 'batch ' || substr(s.message, 8)
+              where s.message like 'single %'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), contexts.len());
+    for row in rows {
+        // As text: serde cannot hold every number jsonb can (1e400).
+        let (single, batch): ((String, Vec<String>), (String, Vec<String>)) =
+            ((row.get(1), row.get(2)), (row.get(3), row.get(4)));
+        assert_eq!(single, batch, "{}", row.get::<_, String>(0));
+    }
+    // Clean ones are the caller's, to the last digit of a number no f64
+    // holds; the long one is cut.
+    let exact = r#"{"big": 12345678901234567890123, "tiny": 1e-300, "huge": 1e400}"#;
+    c.execute(
+        "select observe.log('exact', context => $1::text::jsonb)",
+        &[&exact],
+    )
+    .await
+    .unwrap();
+    for (message, context) in [("single 1", contexts[1].as_str()), ("exact", exact)] {
+        let kept: bool = c
+            .query_one(
+                "select context = $2::text::jsonb from observe.logs where message = $1",
+                &[&message, &context],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert!(kept, "{context}");
+    }
+    let cut: Vec<String> = db
+        .scalar("select flags from observe.logs where message = 'single 3'")
+        .await;
+    assert_eq!(cut, ["context_truncated"]);
 }

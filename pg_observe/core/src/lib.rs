@@ -3,6 +3,7 @@
 //! link this crate, so it must never depend on pgrx or on a JavaScript host.
 
 pub mod alerting;
+pub mod as_given;
 pub mod budget;
 pub mod deploy;
 pub mod dora;

@@ -89,7 +89,7 @@ fn measure(value: &Value, depth: usize, budget: usize, max_depth: usize) -> Opti
 }
 
 /// Quoted and escaped the way serde_json writes it, or `None` above `cap`.
-fn string_len(text: &str, cap: usize) -> Option<usize> {
+pub(crate) fn string_len(text: &str, cap: usize) -> Option<usize> {
     // Escaping only grows a string, so the raw length rules out most
     // oversized strings without looking at them.
     if text.len() + 2 > cap {

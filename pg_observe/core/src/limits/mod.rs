@@ -9,8 +9,10 @@
 //! the whole input, and never panic, whatever the limits.
 
 mod json;
+pub mod read_cost;
 mod text;
 
+pub(crate) use json::string_len;
 pub use json::{limit_json, JsonLimitReport, DEPTH_MARKER, MAX_SUPPORTED_DEPTH};
 pub use text::{truncate_stack, truncate_text};
 
