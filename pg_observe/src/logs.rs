@@ -254,7 +254,7 @@ fn admit<'a>(
 }
 
 fn insert_directly(line: &ProcessedLog, context: Option<pg_sys::Datum>, writer: &str) -> Inserted {
-    let (Ok(level), Ok(writer)) = (CString::new(line.level.as_str()), CString::new(writer)) else {
+    let Ok(level) = CString::new(line.level.as_str()) else {
         return Inserted::NotDirectly;
     };
     let optional = |text: Option<&str>| text.map_or(RowValue::Null, text_value);
@@ -284,7 +284,7 @@ fn insert_directly(line: &ProcessedLog, context: Option<pg_sys::Datum>, writer: 
         ),
         column("request_id", optional(line.request_id.as_deref())),
         column("flags", RowValue::Datum(flags, pg_sys::TEXTARRAYOID)),
-        column("writer_role", RowValue::Input(&writer)),
+        column("writer_role", text_value(writer)),
     ];
     direct_insert::insert(c"observe", c"logs", &row)
 }
