@@ -8,8 +8,10 @@
 # observe.log also validates, scrubs and bounds the line, checks the writer's
 # trust, and inserts into the day's partition of observe.logs (BRIN on
 # logged_at). Rounds interleave the two workloads, each first in turn
-# (benches/lib.sh, in_turn); the median round is reported. Prints a
-# markdown table with the ratio to bare.
+# (benches/lib.sh, in_turn). Prints a markdown table: each workload's median
+# tps, the median of the rounds' ratios to bare (median_ratio: a round's two
+# runs are seconds apart, so the ratio cancels what drifts over the run) with
+# their range, and the ratio of the two medians.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HERE=$ROOT/benches/pgbench
@@ -35,8 +37,8 @@ tps() { # clients script
 }
 . "$ROOT/benches/lib.sh"
 
-printf '| clients | workload | tps (median of %s) | ratio to bare |\n' "$ROUNDS"
-printf '|---|---|---:|---:|\n'
+printf '| clients | workload | tps (median of %s) | ratio to bare (median of rounds) | range of the rounds | ratio of the medians |\n' "$ROUNDS"
+printf '|---|---|---:|---:|---:|---:|\n'
 for clients in 1 8; do
   declare -A runs=()
   for round in $(seq "$ROUNDS"); do
@@ -47,7 +49,9 @@ for clients in 1 8; do
   bare=$(tr ' ' '\n' <<<"${runs[bare_log_insert]}" | grep . | median)
   for workload in bare_log_insert log; do
     value=$(tr ' ' '\n' <<<"${runs[$workload]}" | grep . | median)
-    printf '| %s | %s | %.0f | %.2f |\n' "$clients" "$workload" "$value" \
+    printf '| %s | %s | %.0f | %.3f | %s | %.3f |\n' "$clients" "$workload" "$value" \
+      "$(median_ratio "${runs[$workload]}" "${runs[bare_log_insert]}")" \
+      "$(ratio_range "${runs[$workload]}" "${runs[bare_log_insert]}")" \
       "$(awk -v a="$value" -v b="$bare" 'BEGIN {print a / b}')"
   done
   unset runs
