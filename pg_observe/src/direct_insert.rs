@@ -15,22 +15,23 @@
 //! then the partition and its indexes, RowExclusiveLock, held to the end of
 //! the transaction.
 
-use std::cell::{Cell, RefCell};
-use std::ffi::{c_int, CStr, CString};
+use std::cell::RefCell;
+use std::ffi::{CStr, CString};
 
 use pgrx::pg_sys;
 
+use crate::catalog_changes;
+
 thread_local! {
-    /// Enum values already read, by type and label. An enum value is the oid
-    /// of its label, the same until the type changes, so `enum_in`'s catalog
-    /// lookups need not be repeated for every row.
-    static LABELS: RefCell<Vec<(pg_sys::Oid, CString, pg_sys::Datum)>> =
-        const { RefCell::new(Vec::new()) };
-    /// Changes to enums and types seen; the labels are forgotten on each.
-    static TYPE_CHANGES: Cell<u64> = const { Cell::new(0) };
-    static LABELS_SEEN_AT: Cell<u64> = const { Cell::new(0) };
-    static WATCHING: Cell<bool> = const { Cell::new(false) };
+    /// Enum values already read, by type and label, with the catalog
+    /// changes seen then (`catalog_changes`). An enum value is the oid of its
+    /// label, the same until the type changes, so `enum_in`'s catalog lookups
+    /// need not be repeated for every row.
+    static LABELS: RefCell<(u64, Vec<Label>)> = const { RefCell::new((0, Vec::new())) };
 }
+
+/// An enum type, one of its labels and the label's value.
+type Label = (pg_sys::Oid, CString, pg_sys::Datum);
 
 /// What a column of the row holds.
 pub enum Value<'a> {
@@ -294,12 +295,12 @@ unsafe fn datums(
 /// labels already read when it is there.
 unsafe fn input(type_oid: pg_sys::Oid, typmod: i32, text: &CStr) -> pg_sys::Datum {
     unsafe {
-        watch_types();
-        if LABELS_SEEN_AT.get() != TYPE_CHANGES.get() {
-            LABELS.with_borrow_mut(Vec::clear);
-            LABELS_SEEN_AT.set(TYPE_CHANGES.get());
-        }
-        let known = LABELS.with_borrow(|labels| {
+        let changes = catalog_changes::count();
+        let known = LABELS.with_borrow_mut(|(seen, labels)| {
+            if *seen != changes {
+                labels.clear();
+                *seen = changes;
+            }
             labels
                 .iter()
                 .find(|(oid, label, _)| *oid == type_oid && label.as_c_str() == text)
@@ -308,42 +309,19 @@ unsafe fn input(type_oid: pg_sys::Oid, typmod: i32, text: &CStr) -> pg_sys::Datu
         if let Some(value) = known {
             return value;
         }
-        let changes = TYPE_CHANGES.get();
         let (mut function, mut io_param) = (pg_sys::InvalidOid, pg_sys::InvalidOid);
         pg_sys::getTypeInputInfo(type_oid, &mut function, &mut io_param);
         let value =
             pg_sys::OidInputFunctionCall(function, text.as_ptr().cast_mut(), io_param, typmod);
-        if pg_sys::type_is_enum(type_oid) && changes == TYPE_CHANGES.get() {
-            LABELS.with_borrow_mut(|labels| labels.push((type_oid, text.to_owned(), value)));
+        if pg_sys::type_is_enum(type_oid) {
+            LABELS.with_borrow_mut(|(seen, labels)| {
+                if *seen == changes {
+                    labels.push((type_oid, text.to_owned(), value));
+                }
+            });
         }
         value
     }
-}
-
-/// Forget the labels when an enum or a type changes (a label renamed, a
-/// type dropped), or the caches are reset.
-fn watch_types() {
-    if WATCHING.replace(true) {
-        return;
-    }
-    for cache in [
-        pg_sys::SysCacheIdentifier::ENUMOID,
-        pg_sys::SysCacheIdentifier::TYPEOID,
-    ] {
-        // SAFETY: registers a callback that only counts, once per backend
-        // (PostgreSQL keeps a few dozen slots).
-        unsafe {
-            pg_sys::CacheRegisterSyscacheCallback(
-                cache as c_int,
-                Some(forget_labels),
-                pg_sys::Datum::from(0),
-            )
-        };
-    }
-}
-
-unsafe extern "C-unwind" fn forget_labels(_: pg_sys::Datum, _: c_int, _: u32) {
-    TYPE_CHANGES.set(TYPE_CHANGES.get().wrapping_add(1));
 }
 
 /// The partition's indexes ready for inserts, opened, each with its

@@ -7,6 +7,7 @@ use pgrx::prelude::*;
 
 mod alerting;
 mod capture;
+mod catalog_changes;
 mod deploy_safety;
 mod deploys;
 mod direct_insert;

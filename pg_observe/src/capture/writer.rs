@@ -3,20 +3,19 @@
 //! what SET ROLE chose (PostgREST acts as anon or authenticated), which
 //! SECURITY DEFINER functions, ours included, do not change.
 
-use std::cell::{Cell, RefCell};
-use std::ffi::{c_int, CStr};
+use std::cell::RefCell;
+use std::ffi::CStr;
 
 use pg_observe_core::lifecycle::Writer;
 use pgrx::prelude::*;
 
+use crate::catalog_changes;
+
 thread_local! {
-    /// The last role looked up and what it was found to be, kept until
-    /// pg_authid or pg_auth_members changes, the way PostgreSQL keeps
-    /// `superuser_arg`'s answer: a writer's every line asks again.
+    /// The last role looked up and what it was found to be, with the
+    /// catalog changes seen then (`catalog_changes`), the way PostgreSQL
+    /// keeps `superuser_arg`'s answer: a writer's every line asks again.
     static LAST: RefCell<Option<(pg_sys::Oid, u64, WriterRole)>> = const { RefCell::new(None) };
-    /// Counts the changes seen; a callback can only touch a `Cell`.
-    static ROLE_CHANGES: Cell<u64> = const { Cell::new(0) };
-    static WATCHING: Cell<bool> = const { Cell::new(false) };
 }
 
 #[derive(Clone)]
@@ -37,7 +36,7 @@ pub fn current() -> WriterRole {
 /// `role` as a writer: the capture worker writes on behalf of the role that
 /// raised an error (ARCHITECTURE.md, "Server-side capture").
 pub fn of(outer: pg_sys::Oid) -> WriterRole {
-    let changes = ROLE_CHANGES.get();
+    let changes = catalog_changes::count();
     let known = LAST.with_borrow(|last| {
         last.as_ref()
             .filter(|(role, seen, _)| *role == outer && *seen == changes)
@@ -46,37 +45,9 @@ pub fn of(outer: pg_sys::Oid) -> WriterRole {
     if let Some(writer) = known {
         return writer;
     }
-    watch_roles();
     let writer = look_up(outer);
     LAST.set(Some((outer, changes, writer.clone())));
     writer
-}
-
-/// Forget the last writer whenever a role or a membership changes (a
-/// committed GRANT is read at the next transaction's start, as for every
-/// syscache), or the caches are reset.
-fn watch_roles() {
-    if WATCHING.replace(true) {
-        return;
-    }
-    for cache in [
-        pg_sys::SysCacheIdentifier::AUTHOID,
-        pg_sys::SysCacheIdentifier::AUTHMEMMEMROLE,
-    ] {
-        // SAFETY: registers a callback that only clears a thread-local,
-        // once per backend (PostgreSQL keeps a few dozen slots).
-        unsafe {
-            pg_sys::CacheRegisterSyscacheCallback(
-                cache as c_int,
-                Some(forget_writer),
-                pg_sys::Datum::from(0),
-            )
-        };
-    }
-}
-
-unsafe extern "C-unwind" fn forget_writer(_: pg_sys::Datum, _: c_int, _: u32) {
-    ROLE_CHANGES.set(ROLE_CHANGES.get().wrapping_add(1));
 }
 
 fn look_up(outer: pg_sys::Oid) -> WriterRole {
